@@ -1,0 +1,80 @@
+"""The Flask application factory."""
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from opsbackend import health, logs
+from opsbackend.api import init_api
+from opsbackend.api.auth import enforce_access_policy
+from opsbackend.clock import Clock
+from opsbackend.config import Settings
+from opsbackend.db import Database
+
+access_log = logging.getLogger("opsbackend.access")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        DEFAULT_PHONE_REGION=settings.default_phone_region,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["settings"] = settings
+    database = Database(settings.database_url, clock)
+    app.extensions["database"] = database
+
+    if settings.trusted_proxies:
+        # Honour X-Forwarded-Proto/Host from exactly as many proxies as there are.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
+
+    init_api(app)
+    app.register_blueprint(health.blp)
+    app.before_request(_start_request)
+    app.before_request(enforce_access_policy)
+    app.after_request(_finish_request)
+
+    @app.teardown_appcontext
+    def _remove_session(_exc):
+        database.scoped.remove()
+
+    return app
+
+
+def _start_request():
+    g.started = time.perf_counter()
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    from flask import current_app
+
+    database = current_app.extensions["database"]
+    database.label(database.scoped(), actor="anonymous", request_id=g.request_id)
+
+
+def _finish_request(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    started = g.get("started")
+    access_log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+        },
+    )
+    return response

@@ -1,0 +1,113 @@
+"""The ``opsbackend`` console command (a Flask CLI group)."""
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from opsbackend import migrate
+from opsbackend.app import create_app
+from opsbackend.models.auth import ROLES
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def main():
+    """opsbackend: operations backend for mobile home-infusion units."""
+
+
+def _settings():
+    return current_app.extensions["settings"]
+
+
+def _database():
+    return current_app.extensions["database"]
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default PORT or 8000).")
+@click.option("--workers", type=int, default=None, help="Worker processes (WEB_CONCURRENCY).")
+@with_appcontext
+def serve(host, port, workers):
+    """Serve the API with gunicorn."""
+    from opsbackend.server import serve as run_server
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(f"opsbackend on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    run_server(host=host, port=port, workers=workers or settings.web_concurrency)
+
+
+@main.group()
+def db():
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision):
+    """Migrate the database up to REVISION (default: head)."""
+    migrate.upgrade(_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision):
+    """Migrate the database down to REVISION ("base" empties it)."""
+    migrate.downgrade(_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Load the demo data (idempotent) and print a demo token for each role."""
+    from opsbackend.demo import seed_demo as load
+
+    settings = _settings()
+    if settings.environment == "production":
+        raise click.ClickException("refusing to load demo data in production")
+    database = _database()
+    with database.transaction(actor="cli:seed-demo") as session:
+        demo_tokens = load(session, database.clock, settings.secret_key)
+    click.echo("Demo data loaded. API tokens (Authorization: Bearer <token>):")
+    for role, token in demo_tokens.items():
+        click.echo(f"  {role:<10} {token}")
+
+
+@main.command("create-token")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", required=True, help="Who or what the token is for.")
+@click.option("--nurse-id", type=int, default=None, help="Tie a nurse token to the nurse.")
+@with_appcontext
+def create_token(role, name, nurse_id):
+    """Issue an API token; it is printed once and stored only as a hash."""
+    from opsbackend.domain import tokens
+    from opsbackend.domain.records import require_reference
+    from opsbackend.models import Nurse
+
+    with _database().transaction(actor="cli:create-token") as session:
+        require_reference(session, Nurse, nurse_id, "nurse_id")
+        record, raw = tokens.issue_token(
+            session, name=name, role=role, nurse_id=nurse_id, created_by="cli"
+        )
+        token_id = record.id
+    click.echo(json.dumps({"id": token_id, "name": name, "role": role, "token": raw}))
+
+
+@main.command("revoke-token")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token(token_id):
+    """Revoke an API token by its id."""
+    from opsbackend.domain import tokens
+
+    database = _database()
+    with database.transaction(actor="cli:revoke-token") as session:
+        tokens.revoke_token(session, database.clock, token_id)
+    click.echo(f"token {token_id} revoked")

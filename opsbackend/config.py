@@ -1,0 +1,74 @@
+"""Settings from environment variables (12-factor).
+
+Every variable read here is listed, with its default, in ``.env.example``.
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """The service refuses to start with this configuration."""
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'var' / 'opsbackend.db'}"
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    database_url: str = field(default_factory=_default_database_url)
+    secret_key: str = DEV_SECRET_KEY
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_concurrency: int = 2
+    max_content_length: int = 256 * 1024
+    trusted_proxies: int = 0
+    default_phone_region: str = "US"
+
+    @classmethod
+    def from_env(cls, env=None) -> "Settings":
+        env = os.environ if env is None else env
+        settings = cls(
+            environment=env.get("OPSBACKEND_ENV", "development"),
+            database_url=env.get("DATABASE_URL") or _default_database_url(),
+            secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000),
+            web_concurrency=_int(env, "WEB_CONCURRENCY", 2),
+            max_content_length=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
+            trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
+            default_phone_region=env.get("DEFAULT_PHONE_REGION", "US").upper(),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigError(f"OPSBACKEND_ENV must be one of {ENVIRONMENTS}")
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+                raise ConfigError("SECRET_KEY must be set to 32+ random characters in production")
+            if self.database_url.startswith("sqlite"):
+                raise ConfigError("production needs DATABASE_URL to point at PostgreSQL")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,87 @@
+"""Infusion courses: their order and, later, their lifecycle (see the timeline issue)."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from opsbackend.domain import clinical
+from opsbackend.domain.errors import Conflict
+from opsbackend.domain.records import (
+    Page,
+    apply_changes,
+    get_or_404,
+    paginate,
+    require_reference,
+)
+from opsbackend.models import Bag, Course, Patient
+
+# Fields that define the order; they are fixed once the course has started.
+ORDER_FIELDS = {"patient_id", "drug", "planned_start_at", "duration_days", "bag_interval_hours"}
+
+
+def create_course(session: Session, data: dict) -> Course:
+    data = dict(data)
+    require_reference(session, Patient, data["patient_id"], "patient_id")
+    data.setdefault("rate_ml_per_hour", clinical.label_rate(data["bag_interval_hours"]))
+    course = Course(**data)
+    session.add(course)
+    session.flush()
+    return course
+
+
+def update_course(session: Session, course_id: int, changes: dict) -> Course:
+    course = get_or_404(session, Course, course_id)
+    locked = ORDER_FIELDS & changes.keys()
+    if locked and course.status != "scheduled":
+        field = sorted(locked)[0]
+        raise Conflict(
+            f"{field} cannot change once the course is {course.status}", field=field
+        )
+    require_reference(session, Patient, changes.get("patient_id"), "patient_id")
+    apply_changes(course, changes)
+    session.flush()
+    return course
+
+
+def list_courses(
+    session: Session, *, page: int, page_size: int, patient_id=None, site_id=None, status=None
+) -> Page:
+    stmt = select(Course).order_by(Course.id)
+    if patient_id is not None:
+        stmt = stmt.where(Course.patient_id == patient_id)
+    if site_id is not None:
+        stmt = stmt.join(Patient, Patient.id == Course.patient_id).where(
+            Patient.site_id == site_id
+        )
+    if status is not None:
+        stmt = stmt.where(Course.status == status)
+    return paginate(session, stmt, page, page_size)
+
+
+def warnings_for(session: Session, course: Course) -> list[clinical.Warning]:
+    patient = session.get(Patient, course.patient_id)
+    return clinical.course_warnings(
+        course.bag_interval_hours, course.rate_ml_per_hour, patient.weight_kg
+    )
+
+
+def start_course(session: Session, course_id: int, at: datetime) -> Course:
+    """scheduled -> active: the course starts and bag 1 is hung at the start time."""
+    course = get_or_404(session, Course, course_id, for_update=True)
+    if course.status != "scheduled":
+        raise Conflict(f"course {course_id} is {course.status}, not scheduled", field="status")
+    course.status = "active"
+    course.started_at = at
+    session.add(
+        Bag(
+            course_id=course.id,
+            sequence=1,
+            hung_at=at,
+            # Durations are added in UTC: a daylight-saving change never shifts a due time.
+            due_at=at + timedelta(hours=course.bag_interval_hours),
+            volume_ml=course.bag_volume_ml,
+        )
+    )
+    session.flush()
+    return course

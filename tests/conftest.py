@@ -1,0 +1,104 @@
+"""Fixtures. The whole suite runs once per database: ``pytest --db sqlite|postgres``."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from opsbackend import migrate
+from opsbackend.app import create_app
+from opsbackend.clock import FixedClock
+from opsbackend.config import Settings
+from tests import databases
+from tests.factories import Factory
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# A Monday afternoon in winter (UTC).
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", choices=("sqlite", "postgres"), default="sqlite")
+
+
+def pytest_report_header(config):
+    return f"database: {config.getoption('--db')}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--db") == "postgres":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (run with --db postgres)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def backend(request) -> str:
+    return request.config.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def database_url(backend, tmp_path_factory):
+    """An empty database migrated to head, for the whole run."""
+    if backend == "postgres":
+        url = databases.create_postgres_database()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    migrate.upgrade(url)
+    yield url
+    if backend == "postgres":
+        databases.drop_postgres_database(url)
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def settings(database_url):
+    return Settings(environment="test", database_url=database_url, secret_key=TEST_SECRET)
+
+
+@pytest.fixture
+def app(settings, clock):
+    app = create_app(settings, clock=clock)
+    yield app
+    database = app.extensions["database"]
+    _empty_tables(database.engine)
+    database.dispose()
+
+
+@pytest.fixture
+def database(app):
+    return app.extensions["database"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(database) -> Factory:
+    return Factory(database)
+
+
+@pytest.fixture
+def auth(factory):
+    """``auth("dispatcher")`` -> headers with a fresh token of that role."""
+    return factory.auth_headers
+
+
+def _empty_tables(engine) -> None:
+    tables = list(reversed(SQLModel.metadata.sorted_tables))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())

@@ -1,0 +1,70 @@
+"""Test data through the domain functions, with defaults a test overrides by keyword."""
+
+import itertools
+from datetime import UTC, date, datetime
+
+from opsbackend.domain import courses, nurses, patients, sites, tokens, units
+
+_numbers = itertools.count(1)
+
+
+def _unique() -> int:
+    return next(_numbers)
+
+
+class Factory:
+    def __init__(self, database):
+        self.database = database
+
+    def _create(self, function, data):
+        with self.database.transaction(actor="test:factory") as session:
+            return function(session, data)
+
+    def site(self, **overrides):
+        n = _unique()
+        data = dict(
+            code=f"S{n}", name=f"Site {n}", region="West", timezone="America/Los_Angeles",
+            on_call_phone="+13105550100",
+        )
+        return self._create(sites.create_site, data | overrides)
+
+    def patient(self, **overrides):
+        n = _unique()
+        if "site_id" not in overrides:
+            overrides["site_id"] = self.site().id
+        data = dict(
+            study_code=f"P-{n:04d}", first_name="Ava", date_of_birth=date(2019, 5, 4),
+            weight_kg=18.5, language="en",
+            home=dict(address_line1=f"{n} Main St", city="Pasadena", state="CA",
+                      postal_code="91101", lat=34.1478, lon=-118.1445),
+            contacts=[dict(name="Grace", relationship="mother", phone=f"+1626555{n % 10000:04d}",
+                           language="en")],
+        )
+        return self._create(patients.create_patient, data | overrides)
+
+    def nurse(self, **overrides):
+        n = _unique()
+        data = dict(name=f"Nurse {n}", phone=f"+1213555{n % 10000:04d}", skills=["pediatric"])
+        return self._create(nurses.create_nurse, data | overrides)
+
+    def unit(self, **overrides):
+        n = _unique()
+        if "site_id" not in overrides:
+            overrides["site_id"] = self.site().id
+        data = dict(call_sign=f"UNIT-{n}", base_lat=34.05, base_lon=-118.25,
+                    skills=["pediatric"], shifts=[])
+        return self._create(units.create_unit, data | overrides)
+
+    def course(self, **overrides):
+        if "patient_id" not in overrides:
+            overrides["patient_id"] = self.patient().id
+        data = dict(planned_start_at=datetime(2026, 3, 2, 16, tzinfo=UTC), bag_interval_hours=48)
+        return self._create(courses.create_course, data | overrides)
+
+    def token(self, role: str, name: str | None = None) -> str:
+        with self.database.transaction(actor="test:factory") as session:
+            _record, raw = tokens.issue_token(session, name=name or f"test {role}", role=role)
+        return raw
+
+    def auth_headers(self, role: str) -> dict:
+        return {"Authorization": f"Bearer {self.token(role)}"}
