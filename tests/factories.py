@@ -68,3 +68,10 @@ class Factory:
 
     def auth_headers(self, role: str) -> dict:
         return {"Authorization": f"Bearer {self.token(role)}"}
+
+
+def count_rows(database, model, *where) -> int:
+    from sqlalchemy import func, select
+
+    with database.new_session() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))

@@ -29,6 +29,7 @@ class AuditQueryArgs(PageArgs):
     record_id = fields.String()
     actor = fields.String()
     action = fields.String()
+    request_id = fields.String()
     since = utc_datetime()
     until = utc_datetime()
 

@@ -1,5 +1,6 @@
 """Marshmallow fields and schemas shared by every resource."""
 
+from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
@@ -38,11 +39,18 @@ class TimeZoneName(fields.String):
         return name
 
 
-def utc_datetime(**kwargs) -> fields.AwareDateTime:
-    """ISO 8601 with an offset; a time without one is taken as UTC."""
-    from datetime import UTC
+class UtcDateTime(fields.AwareDateTime):
+    """ISO 8601; a time without an offset is taken as UTC; stored and shown in UTC."""
 
-    return fields.AwareDateTime(default_timezone=UTC, **kwargs)
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+
+
+def utc_datetime(**kwargs) -> UtcDateTime:
+    return UtcDateTime(**kwargs)
 
 
 def one_of(choices, **kwargs) -> fields.String:

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -53,7 +55,7 @@ class Tokens(MethodView):
         require_reference(session, Nurse, data.get("nurse_id"), "nurse_id")
         record, raw = tokens.issue_token(session, created_by=session.info["actor"], **data)
         context.commit()
-        return IssuedTokenSchema().dump(record) | {"token": raw}
+        return SimpleNamespace(**record.model_dump(), token=raw)
 
 
 @blp.route("/<int:token_id>", methods=["DELETE"])

@@ -9,7 +9,7 @@ from opsbackend.models import AuditEvent
 
 def list_events(
     session: Session, *, page: int, page_size: int, table_name=None, record_id=None,
-    actor=None, action=None, since=None, until=None,
+    actor=None, action=None, request_id=None, since=None, until=None,
 ) -> Page:
     stmt = select(AuditEvent).order_by(AuditEvent.id)
     if table_name is not None:
@@ -20,6 +20,8 @@ def list_events(
         stmt = stmt.where(AuditEvent.actor == actor)
     if action is not None:
         stmt = stmt.where(AuditEvent.action == action)
+    if request_id is not None:
+        stmt = stmt.where(AuditEvent.request_id == request_id)
     if since is not None:
         stmt = stmt.where(AuditEvent.occurred_at >= since)
     if until is not None:

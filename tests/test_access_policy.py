@@ -1,0 +1,116 @@
+"""Every route declares who may call it; the walk below proves each one refuses the rest."""
+
+import pytest
+from flask.views import MethodView
+
+from opsbackend.api.auth import PUBLIC, policy_for
+from opsbackend.models import ApiToken
+from opsbackend.models.auth import ROLES
+
+EXPECTED_PUBLIC = {
+    "static",
+    "api-docs.openapi_json",
+    "api-docs.openapi_swagger_ui",
+    "api_docs_assets.static",
+    "health.healthz",
+    "health.readyz",
+}
+
+
+def routes(app):
+    """(endpoint, method, url) for every route and method in the URL map."""
+    adapter = app.url_map.bind("localhost")
+    for rule in app.url_map.iter_rules():
+        url = adapter.build(rule.endpoint, {name: 1 for name in rule.arguments})
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def undeclared_routes(app):
+    with app.app_context():
+        return [(e, m) for e, m, _ in routes(app) if policy_for(e, m) is None]
+
+
+def test_every_route_declares_an_access_policy(app):
+    assert undeclared_routes(app) == []
+
+
+def test_only_the_expected_routes_are_public(app):
+    with app.app_context():
+        public = {e for e, m, _ in routes(app) if policy_for(e, m) is PUBLIC}
+    assert public == EXPECTED_PUBLIC
+
+
+def test_every_protected_route_refuses_no_token_and_wrong_roles(app, client, factory):
+    tokens = {role: factory.token(role) for role in ROLES}
+    checked = 0
+    for endpoint, method, url in routes(app):
+        with app.app_context():
+            policy = policy_for(endpoint, method)
+        if policy is PUBLIC:
+            continue
+        anonymous = client.open(url, method=method)
+        assert anonymous.status_code == 401, (endpoint, method)
+        assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+        for role in set(ROLES) - policy:
+            refused = client.open(
+                url, method=method, headers={"Authorization": f"Bearer {tokens[role]}"}
+            )
+            assert refused.status_code == 403, (endpoint, method, role)
+            assert role in refused.json["message"]
+        checked += 1
+    assert checked >= 20
+
+
+def test_a_route_without_a_policy_is_caught_and_refused(app, client, auth):
+    class Undeclared(MethodView):
+        def get(self):
+            return {"secret": True}
+
+    app.add_url_rule("/api/v1/undeclared", view_func=Undeclared.as_view("undeclared"))
+
+    assert undeclared_routes(app) == [("undeclared", "GET")]
+    response = client.get("/api/v1/undeclared", headers=auth("admin"))
+    assert response.status_code == 403
+    assert "secret" not in response.json
+
+
+def test_a_revoked_token_is_refused(client, auth, factory):
+    admin = auth("admin")
+    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "viewer"},
+                         headers=admin).json
+    viewer = {"Authorization": f"Bearer {issued['token']}"}
+    assert client.get("/api/v1/sites", headers=viewer).status_code == 200
+
+    assert client.delete(f"/api/v1/tokens/{issued['id']}", headers=admin).status_code == 204
+
+    refused = client.get("/api/v1/sites", headers=viewer)
+    assert refused.status_code == 401
+    assert "revoked" in refused.json["message"]
+
+
+def test_tokens_are_stored_only_as_hashes(client, auth, database):
+    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "nurse"},
+                         headers=auth("admin")).json
+
+    with database.new_session() as session:
+        stored = session.get(ApiToken, issued["id"])
+    assert issued["token"] not in (stored.token_hash, stored.token_prefix)
+    listed = client.get("/api/v1/tokens", headers=auth("admin")).json
+    assert all("token" not in item for item in listed["items"])
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Basic abc", "Bearer not-a-token", "token"])
+def test_malformed_or_unknown_credentials_are_a_401(client, header):
+    response = client.get("/api/v1/sites", headers={"Authorization": header})
+
+    assert response.status_code == 401
+
+
+def test_revoking_twice_is_a_409(client, auth, factory):
+    admin = auth("admin")
+    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "viewer"},
+                         headers=admin).json
+    client.delete(f"/api/v1/tokens/{issued['id']}", headers=admin)
+
+    assert client.delete(f"/api/v1/tokens/{issued['id']}", headers=admin).status_code == 409

@@ -1,0 +1,45 @@
+import pytest
+
+from opsbackend.config import DEV_SECRET_KEY, ConfigError, Settings
+
+
+def test_defaults_are_sqlite_and_port_8000():
+    settings = Settings.from_env({})
+
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.port == 8000
+
+
+def test_port_and_database_come_from_the_environment():
+    settings = Settings.from_env({"PORT": "9123", "DATABASE_URL": "postgresql+psycopg://x/y"})
+
+    assert settings.port == 9123
+    assert settings.database_url == "postgresql+psycopg://x/y"
+
+
+def test_a_non_numeric_port_is_refused_by_name():
+    with pytest.raises(ConfigError, match="PORT"):
+        Settings.from_env({"PORT": "eighty"})
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OPSBACKEND_ENV": "production", "DATABASE_URL": "postgresql+psycopg://x/y"},
+        {"OPSBACKEND_ENV": "production", "SECRET_KEY": DEV_SECRET_KEY,
+         "DATABASE_URL": "postgresql+psycopg://x/y"},
+        {"OPSBACKEND_ENV": "production", "SECRET_KEY": "s" * 40},
+    ],
+)
+def test_production_refuses_the_dev_secret_and_sqlite(env):
+    with pytest.raises(ConfigError):
+        Settings.from_env(env)
+
+
+def test_production_starts_with_a_real_secret_and_postgres():
+    settings = Settings.from_env(
+        {"OPSBACKEND_ENV": "production", "SECRET_KEY": "s" * 40,
+         "DATABASE_URL": "postgresql+psycopg://x/y"}
+    )
+
+    assert settings.environment == "production"
