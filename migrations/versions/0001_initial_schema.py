@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1a3f54f97896
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:27:39.530274
+Create Date: 2026-11-24 06:37:23.612839
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import sqlmodel
 
 
 # revision identifiers, used by Alembic.
-revision: str = '1a3f54f97896'
+revision: str = '0001'
 down_revision: Union[str, None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
