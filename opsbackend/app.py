@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         JSON_SORT_KEYS=False,
     )
     app.extensions["settings"] = settings
+    app.extensions["timeline_rules"] = settings.timeline_rules()
     database = Database(settings.database_url, clock)
     app.extensions["database"] = database
 

@@ -5,7 +5,10 @@ Every variable read here is listed, with its default, in ``.env.example``.
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+from opsbackend.domain.rules import TimelineRules
 
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"
 ENVIRONMENTS = ("development", "test", "production")
@@ -41,6 +44,9 @@ class Settings:
     max_content_length: int = 256 * 1024
     trusted_proxies: int = 0
     default_phone_region: str = "US"
+    visit_horizon_hours: int = 72
+    interruption_deviation_minutes: int = 240
+    clock_skew_seconds: int = 300
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -56,6 +62,9 @@ class Settings:
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             default_phone_region=env.get("DEFAULT_PHONE_REGION", "US").upper(),
+            visit_horizon_hours=_int(env, "VISIT_HORIZON_HOURS", 72),
+            interruption_deviation_minutes=_int(env, "INTERRUPTION_DEVIATION_MINUTES", 240),
+            clock_skew_seconds=_int(env, "CLOCK_SKEW_SECONDS", 300),
         )
         settings.validate()
         return settings
@@ -68,6 +77,13 @@ class Settings:
                 raise ConfigError("SECRET_KEY must be set to 32+ random characters in production")
             if self.database_url.startswith("sqlite"):
                 raise ConfigError("production needs DATABASE_URL to point at PostgreSQL")
+
+    def timeline_rules(self) -> TimelineRules:
+        return TimelineRules(
+            visit_horizon=timedelta(hours=self.visit_horizon_hours),
+            interruption_deviation_after=timedelta(minutes=self.interruption_deviation_minutes),
+            clock_skew=timedelta(seconds=self.clock_skew_seconds),
+        )
 
     @property
     def is_sqlite(self) -> bool:

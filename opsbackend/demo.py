@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import courses, nurses, patients, sites, tokens, units
+from opsbackend.domain import course_lifecycle, courses, nurses, patients, sites, tokens, units
 from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit
 from opsbackend.models.auth import ROLES
 
@@ -92,13 +92,12 @@ NIGHT_SHIFTS = [dict(weekday=day, starts_at=time(19), ends_at=time(7)) for day i
 
 def seed_demo(session: Session, clock: Clock, secret_key: str) -> dict[str, str]:
     """Load the demo data; returns a demo API token for each role."""
-    now = clock.now()
     site_ids = {spec["code"]: _site(session, spec).id for spec in SITES}
     unit_ids = {spec["call_sign"]: _unit(session, spec, site_ids).id for spec in UNITS}
     for spec in NURSES:
         _nurse(session, spec, site_ids, unit_ids)
     for row in PATIENTS:
-        _patient_with_course(session, row, site_ids, now)
+        _patient_with_course(session, clock, row, site_ids)
     return {role: _demo_token(session, secret_key, role) for role in ROLES}
 
 
@@ -126,7 +125,8 @@ def _nurse(session, spec, site_ids, unit_ids) -> Nurse:
     return nurses.create_nurse(session, data)
 
 
-def _patient_with_course(session, row, site_ids, now) -> Patient:
+def _patient_with_course(session, clock, row, site_ids) -> Patient:
+    now = clock.now()
     (site, code, first_name, months, weight, lang, line1, city, state, postcode, lat, lon,
      interval, hours_since_start) = row
     site_id = site_ids[site]
@@ -150,10 +150,11 @@ def _patient_with_course(session, row, site_ids, now) -> Patient:
     start = now - timedelta(hours=hours_since_start)
     course = courses.create_course(
         session,
+        clock,
         dict(patient_id=patient.id, planned_start_at=start, bag_interval_hours=interval,
              pump_model="CADD-Solis", pump_serial=f"CS-{code}"),
     )
-    courses.start_course(session, course.id, at=start)
+    course_lifecycle.start_course(session, clock, course.id, at=start)
     return patient
 
 

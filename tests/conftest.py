@@ -10,6 +10,8 @@ from opsbackend import migrate
 from opsbackend.app import create_app
 from opsbackend.clock import FixedClock
 from opsbackend.config import Settings
+from opsbackend.domain.skill_rules import DEFAULT_SKILL_RULES
+from opsbackend.models import SkillRule
 from tests import databases
 from tests.factories import Factory
 
@@ -94,6 +96,7 @@ def auth(factory):
 
 
 def _empty_tables(engine) -> None:
+    """Back to the state the migrations leave: no rows but the default skill rules."""
     tables = list(reversed(SQLModel.metadata.sorted_tables))
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -102,3 +105,8 @@ def _empty_tables(engine) -> None:
         else:
             for table in tables:
                 connection.execute(table.delete())
+        connection.execute(
+            SkillRule.__table__.insert(),
+            [rule | {"created_at": T0, "updated_at": T0, "active": True}
+             for rule in DEFAULT_SKILL_RULES],
+        )

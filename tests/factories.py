@@ -3,7 +3,7 @@
 import itertools
 from datetime import UTC, date, datetime
 
-from opsbackend.domain import courses, nurses, patients, sites, tokens, units
+from opsbackend.domain import course_lifecycle, courses, nurses, patients, sites, tokens, units
 
 _numbers = itertools.count(1)
 
@@ -59,7 +59,18 @@ class Factory:
         if "patient_id" not in overrides:
             overrides["patient_id"] = self.patient().id
         data = dict(planned_start_at=datetime(2026, 3, 2, 16, tzinfo=UTC), bag_interval_hours=48)
-        return self._create(courses.create_course, data | overrides)
+        return self._create(
+            lambda session, values: courses.create_course(session, self.database.clock, values),
+            data | overrides,
+        )
+
+    def active_course(self, started_at=None, **overrides):
+        """A course started (bag 1 hung) at ``started_at`` (default: now)."""
+        course = self.course(**overrides)
+        with self.database.transaction(actor="test:factory") as session:
+            return course_lifecycle.start_course(
+                session, self.database.clock, course.id, at=started_at
+            )
 
     def token(self, role: str, name: str | None = None) -> str:
         with self.database.transaction(actor="test:factory") as session:

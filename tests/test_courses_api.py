@@ -1,6 +1,3 @@
-from opsbackend.domain import courses
-
-
 def test_a_course_defaults_to_28_days_and_the_label_rate(client, auth, factory):
     patient = factory.patient(weight_kg=20)
 
@@ -73,10 +70,8 @@ def test_a_start_time_without_offset_is_taken_as_utc(client, auth, factory):
     assert response.json["planned_start_at"] == "2026-03-03T17:00:00+00:00"
 
 
-def test_the_order_is_fixed_once_the_course_started(client, auth, factory, database, clock):
-    course = factory.course()
-    with database.transaction() as session:
-        courses.start_course(session, course.id, at=clock.now())
+def test_the_order_is_fixed_once_the_course_started(client, auth, factory):
+    course = factory.active_course()
 
     locked = client.patch(f"/api/v1/courses/{course.id}", json={"bag_interval_hours": 24},
                           headers=auth("dispatcher"))

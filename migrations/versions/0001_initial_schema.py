@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:37:23.612839
+Create Date: 2026-11-24 06:41:55.983819
 
 """
 from typing import Sequence, Union
@@ -73,6 +73,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_patient_site_id'), ['site_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_patient_status'), ['status'], unique=False)
 
+    op.create_table('skill_rule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('skill', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('min_age_months', sa.Integer(), nullable=True),
+    sa.Column('max_age_months', sa.Integer(), nullable=True),
+    sa.Column('visit_kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('site_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_skill_rule_site_id_site')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_skill_rule')),
+    sa.UniqueConstraint('name', name=op.f('uq_skill_rule_name'))
+    )
     op.create_table('unit',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -255,6 +270,7 @@ def upgrade() -> None:
     sa.Column('double_checked_by', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
     sa.Column('no_flush_confirmed', sa.Boolean(), nullable=True),
     sa.Column('change_timing_flag', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('end_reason', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True),
     sa.ForeignKeyConstraint(['changed_by_nurse_id'], ['nurse.id'], name=op.f('fk_bag_changed_by_nurse_id_nurse')),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_bag_course_id_course')),
     sa.ForeignKeyConstraint(['hung_by_nurse_id'], ['nurse.id'], name=op.f('fk_bag_hung_by_nurse_id_nurse')),
@@ -264,6 +280,21 @@ def upgrade() -> None:
     with op.batch_alter_table('bag', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bag_course_id'), ['course_id'], unique=False)
         batch_op.create_index('ix_bag_due_open', ['due_at'], unique=False, postgresql_where=sa.text('changed_at IS NULL'), sqlite_where=sa.text('changed_at IS NULL'))
+
+    op.create_table('course_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('course_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('occurred_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_course_event_course_id_course')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_course_event'))
+    )
+    with op.batch_alter_table('course_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_course_event_course_id'), ['course_id'], unique=False)
 
     op.create_table('inbound_message',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -558,6 +589,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbound_message_from_phone'))
 
     op.drop_table('inbound_message')
+    with op.batch_alter_table('course_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_course_event_course_id'))
+
+    op.drop_table('course_event')
     with op.batch_alter_table('bag', schema=None) as batch_op:
         batch_op.drop_index('ix_bag_due_open', postgresql_where=sa.text('changed_at IS NULL'), sqlite_where=sa.text('changed_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_bag_course_id'))
@@ -597,6 +632,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_unit_site_id'))
 
     op.drop_table('unit')
+    op.drop_table('skill_rule')
     with op.batch_alter_table('patient', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_patient_status'))
         batch_op.drop_index(batch_op.f('ix_patient_site_id'))

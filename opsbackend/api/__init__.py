@@ -5,7 +5,21 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint
 from flask_smorest import Api
 
-from opsbackend.api import audit, courses, errors, nurses, patients, sites, tokens, units
+from opsbackend.api import (
+    audit,
+    courses,
+    deviations,
+    errors,
+    infusion,
+    nurses,
+    patients,
+    sites,
+    skill_rules,
+    timeline,
+    tokens,
+    units,
+    visits,
+)
 
 BLUEPRINTS = (
     sites.blp,
@@ -13,6 +27,11 @@ BLUEPRINTS = (
     nurses.blp,
     units.blp,
     courses.blp,
+    infusion.blp,
+    visits.blp,
+    deviations.blp,
+    timeline.blp,
+    skill_rules.blp,
     tokens.blp,
     audit.blp,
 )

@@ -4,6 +4,7 @@ from flask import current_app
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
+from opsbackend.domain.rules import TimelineRules
 
 
 def session() -> Session:
@@ -12,6 +13,10 @@ def session() -> Session:
 
 def clock() -> Clock:
     return current_app.extensions["database"].clock
+
+
+def rules() -> TimelineRules:
+    return current_app.extensions["timeline_rules"]
 
 
 def commit() -> None:

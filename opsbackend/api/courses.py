@@ -71,7 +71,9 @@ class Courses(MethodView):
     @blp.response(201, CourseSchema)
     def post(self, data):
         """Order a course (it starts as scheduled)"""
-        course = courses.create_course(context.session(), data)
+        course = courses.create_course(
+            context.session(), context.clock(), data, context.rules()
+        )
         context.commit()
         return course
 
@@ -89,6 +91,8 @@ class CourseById(MethodView):
     @blp.response(200, CourseSchema)
     def patch(self, changes, course_id):
         """Change a course; the order fields are fixed once it has started"""
-        course = courses.update_course(context.session(), course_id, changes)
+        course = courses.update_course(
+            context.session(), context.clock(), course_id, changes, context.rules()
+        )
         context.commit()
         return course

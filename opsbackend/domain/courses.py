@@ -1,11 +1,10 @@
-"""Infusion courses: their order and, later, their lifecycle (see the timeline issue)."""
-
-from datetime import datetime, timedelta
+"""Infusion courses: the order. Its lifecycle is in ``course_lifecycle``."""
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from opsbackend.domain import clinical
+from opsbackend.clock import Clock
+from opsbackend.domain import clinical, visit_schedule
 from opsbackend.domain.errors import Conflict
 from opsbackend.domain.records import (
     Page,
@@ -14,24 +13,33 @@ from opsbackend.domain.records import (
     paginate,
     require_reference,
 )
-from opsbackend.models import Bag, Course, Patient
+from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
+from opsbackend.models import Course, CourseEvent, Patient
 
 # Fields that define the order; they are fixed once the course has started.
 ORDER_FIELDS = {"patient_id", "drug", "planned_start_at", "duration_days", "bag_interval_hours"}
 
 
-def create_course(session: Session, data: dict) -> Course:
+def create_course(
+    session: Session, clock: Clock, data: dict, rules: TimelineRules = DEFAULT_RULES
+) -> Course:
     data = dict(data)
     require_reference(session, Patient, data["patient_id"], "patient_id")
     data.setdefault("rate_ml_per_hour", clinical.label_rate(data["bag_interval_hours"]))
     course = Course(**data)
     session.add(course)
     session.flush()
+    session.add(CourseEvent(course_id=course.id, kind="ordered", occurred_at=clock.now(),
+                            actor=session.info.get("actor")))
+    visit_schedule.sync_course_visits(session, clock, course, rules)
     return course
 
 
-def update_course(session: Session, course_id: int, changes: dict) -> Course:
-    course = get_or_404(session, Course, course_id)
+def update_course(
+    session: Session, clock: Clock, course_id: int, changes: dict,
+    rules: TimelineRules = DEFAULT_RULES,
+) -> Course:
+    course = get_or_404(session, Course, course_id, for_update=True)
     locked = ORDER_FIELDS & changes.keys()
     if locked and course.status != "scheduled":
         field = sorted(locked)[0]
@@ -41,6 +49,8 @@ def update_course(session: Session, course_id: int, changes: dict) -> Course:
     require_reference(session, Patient, changes.get("patient_id"), "patient_id")
     apply_changes(course, changes)
     session.flush()
+    # A rescheduled start or a new change window moves the visits with it.
+    visit_schedule.sync_course_visits(session, clock, course, rules)
     return course
 
 
@@ -64,24 +74,3 @@ def warnings_for(session: Session, course: Course) -> list[clinical.Warning]:
     return clinical.course_warnings(
         course.bag_interval_hours, course.rate_ml_per_hour, patient.weight_kg
     )
-
-
-def start_course(session: Session, course_id: int, at: datetime) -> Course:
-    """scheduled -> active: the course starts and bag 1 is hung at the start time."""
-    course = get_or_404(session, Course, course_id, for_update=True)
-    if course.status != "scheduled":
-        raise Conflict(f"course {course_id} is {course.status}, not scheduled", field="status")
-    course.status = "active"
-    course.started_at = at
-    session.add(
-        Bag(
-            course_id=course.id,
-            sequence=1,
-            hung_at=at,
-            # Durations are added in UTC: a daylight-saving change never shifts a due time.
-            due_at=at + timedelta(hours=course.bag_interval_hours),
-            volume_ml=course.bag_volume_ml,
-        )
-    )
-    session.flush()
-    return course

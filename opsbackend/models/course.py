@@ -3,9 +3,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field
 
-from opsbackend.models.base import Record, json_list
+from opsbackend.models.base import Record, json_dict, json_list
 
 COURSE_STATUSES = ("scheduled", "active", "paused", "completed", "discontinued")
+OPEN_COURSE_STATUSES = ("scheduled", "active", "paused")
 BAG_INTERVAL_HOURS = (24, 48, 72, 96, 168)
 PUMP_STATUSES = ("running", "paused", "stopped", "alarm")
 ALARM_TYPES = (
@@ -78,6 +79,8 @@ class Bag(Record, table=True):
     no_flush_confirmed: bool | None = None
     # "early", "late" or empty when the change was inside the window.
     change_timing_flag: str | None = Field(default=None, max_length=20)
+    # Why the bag came down: "changed", "course_completed" or "course_discontinued".
+    end_reason: str | None = Field(default=None, max_length=30)
 
 
 class PumpReport(Record, table=True):
@@ -100,6 +103,18 @@ class PumpReport(Record, table=True):
     idempotency_key: str | None = Field(default=None, max_length=100, unique=True)
     # Flags such as "out_of_order" or "rate_mismatch": stored, never silently fixed.
     flags: list[str] = json_list()
+
+
+class CourseEvent(Record, table=True):
+    """A step in the course's life: ordered, started, paused, resumed, completed, ..."""
+
+    __tablename__ = "course_event"
+
+    course_id: int = Field(foreign_key="course.id", index=True)
+    kind: str = Field(max_length=30)
+    occurred_at: datetime
+    actor: str | None = Field(default=None, max_length=160)
+    details: dict = json_dict()
 
 
 class CourseInterruption(Record, table=True):

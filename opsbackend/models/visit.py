@@ -19,6 +19,23 @@ CHECK_IN_KINDS = ("arrived", "bag_changed", "pump_status", "departed")
 CHANNELS = ("sms", "voice", "api", "web")
 
 
+class SkillRule(Record, table=True):
+    """Data, not code: a visit to a patient matching the rule needs the skill.
+
+    The age bounds are in months, ``max_age_months`` exclusive (infant: < 12).
+    """
+
+    __tablename__ = "skill_rule"
+
+    name: str = Field(max_length=80, unique=True)
+    skill: str = Field(max_length=40)
+    min_age_months: int | None = None
+    max_age_months: int | None = None
+    visit_kind: str | None = Field(default=None, max_length=20)
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+    active: bool = Field(default=True)
+
+
 class Visit(Record, table=True):
     """A dispatch job at a home with a hard time window. Its code is ``V{id}``."""
 
