@@ -109,3 +109,22 @@ def _late_change_deviation(session: Session, course: Course, bag: Bag, at: datet
         evidence={"bag_id": bag.id, "sequence": bag.sequence,
                   "due_at": bag.due_at.isoformat(), "changed_at": at.isoformat()},
     )
+
+
+
+def due_bags(session: Session, until: datetime) -> list[Bag]:
+    """Bags still hanging on active courses, due (or overdue) by ``until``, soonest first.
+
+    It reads only the partial index on open bags' due times, then their courses by
+    key, so its cost grows with the bags due, not with the number of courses.
+    """
+    open_bags = list(session.scalars(
+        select(Bag).where(Bag.changed_at.is_(None), Bag.due_at <= until).order_by(Bag.due_at)
+    ))
+    course_ids = {bag.course_id for bag in open_bags}
+    active = set(
+        session.scalars(
+            select(Course.id).where(Course.id.in_(course_ids), Course.status == "active")
+        )
+    ) if course_ids else set()
+    return [bag for bag in open_bags if bag.course_id in active]

@@ -23,10 +23,15 @@ def course_progress(session: Session, course: Course, now: datetime) -> Progress
     """None for a course that has not started."""
     if course.started_at is None:
         return None
-    until = course.ended_at or now
     interruptions = session.scalars(
         select(CourseInterruption).where(CourseInterruption.course_id == course.id)
     ).all()
+    return progress_from(course, interruptions, now)
+
+
+def progress_from(course: Course, interruptions, now: datetime) -> Progress:
+    """The same, from interruptions already loaded (the visit generator reads them in bulk)."""
+    until = course.ended_at or now
     interrupted = sum(
         (_overlap(i.started_at, i.ended_at or until, course.started_at, until)
          for i in interruptions),

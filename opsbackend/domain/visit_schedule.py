@@ -7,21 +7,24 @@ bag moves its visit, and a visit no longer planned is cancelled, never left
 behind.
 """
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.course_progress import course_progress
+from opsbackend.domain.course_progress import progress_from
 from opsbackend.domain.patients import age_in_months
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
-from opsbackend.models import Bag, Course, Patient, SkillRule, Visit
+from opsbackend.models import Bag, Course, CourseInterruption, Patient, SkillRule, Visit
 
 OPEN_VISIT_STATUSES = ("unassigned", "assigned", "en_route", "on_site")
 DONE_VISIT_STATUSES = ("completed", "missed")
 GENERATED_KINDS = ("course_start", "bag_change", "course_end")
+# The generator reads courses' bags, interruptions and visits this many at a time.
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -33,63 +36,92 @@ class PlannedVisit:
     bag_id: int | None = None
 
 
+@dataclass
+class CourseState:
+    """What planning a course's visits needs, loaded one course or one batch at a time."""
+
+    course: Course
+    patient: Patient
+    hanging_bag: Bag | None = None
+    interruptions: list[CourseInterruption] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+
+
 def sync_course_visits(
-    session: Session, clock: Clock, course: Course, rules: TimelineRules = DEFAULT_RULES,
-    skill_rules: list[SkillRule] | None = None,
+    session: Session, clock: Clock, course: Course, rules: TimelineRules = DEFAULT_RULES
 ) -> None:
-    existing = {
-        visit.dedupe_key: visit
-        for visit in session.scalars(select(Visit).where(Visit.course_id == course.id))
-    }
-    furthest_open = max(
-        (v.window_start for v in existing.values() if v.status in OPEN_VISIT_STATUSES),
-        default=None,
-    )
-    planned = {p.key: p for p in planned_visits(session, clock, course, rules, furthest_open)}
-    patient = session.get(Patient, course.patient_id)
-    if skill_rules is None:
-        skill_rules = active_skill_rules(session)
-    today = clock.now().date()
-    for key, plan in planned.items():
-        skills = required_skills(skill_rules, patient, plan.kind, today)
-        _upsert(session, existing.get(key), course, plan, skills, rules)
-    for key, visit in existing.items():
-        if key not in planned and visit.kind in GENERATED_KINDS and (
-            visit.status in OPEN_VISIT_STATUSES
-        ):
-            visit.status = "cancelled"
+    [state] = load_states(session, [course])
+    _sync(session, clock, state, rules, active_skill_rules(session))
     session.flush()
 
 
+def generate_visits(session: Session, clock: Clock, rules: TimelineRules = DEFAULT_RULES) -> int:
+    """Keep every open course's visits generated ahead; returns the courses examined."""
+    skill_rules = active_skill_rules(session)
+    courses = session.scalars(
+        select(Course).where(Course.status.in_(("scheduled", "active"))).order_by(Course.id)
+    ).all()
+    for start in range(0, len(courses), BATCH):
+        for state in load_states(session, courses[start:start + BATCH]):
+            _sync(session, clock, state, rules, skill_rules)
+        session.flush()
+    return len(courses)
+
+
+def load_states(session: Session, courses: list[Course]) -> list[CourseState]:
+    ids = [course.id for course in courses]
+    patients = {
+        p.id: p
+        for p in session.scalars(
+            select(Patient).where(Patient.id.in_({c.patient_id for c in courses}))
+        )
+    }
+    states = {c.id: CourseState(course=c, patient=patients[c.patient_id]) for c in courses}
+    for bag in session.scalars(
+        select(Bag).where(Bag.course_id.in_(ids), Bag.changed_at.is_(None))
+    ):
+        state = states[bag.course_id]
+        if state.hanging_bag is None or bag.sequence > state.hanging_bag.sequence:
+            state.hanging_bag = bag
+    by_course = defaultdict(list)
+    for interruption in session.scalars(
+        select(CourseInterruption).where(CourseInterruption.course_id.in_(ids))
+    ):
+        by_course[interruption.course_id].append(interruption)
+    for visit in session.scalars(select(Visit).where(Visit.course_id.in_(ids))):
+        states[visit.course_id].visits.append(visit)
+    for course_id, interruptions in by_course.items():
+        states[course_id].interruptions = interruptions
+    return list(states.values())
+
+
 def planned_visits(
-    session: Session, clock: Clock, course: Course, rules: TimelineRules,
-    furthest_open: datetime | None = None,
+    state: CourseState, now: datetime, rules: TimelineRules, horizon_end: datetime
 ) -> list[PlannedVisit]:
-    now = clock.now()
-    horizon_end = max(now + rules.visit_horizon, furthest_open or now)
+    course = state.course
     if course.status == "scheduled":
         start = course.planned_start_at
         return [PlannedVisit(f"course_start:{course.id}", "course_start",
                              start - rules.start_window_before, start + rules.start_window_after)]
     if course.status in ("completed", "discontinued") and course.started_at is not None:
         return [_end_visit(course, course.ended_at, rules)]
-    if course.status != "active":
+    if course.status != "active" or state.hanging_bag is None:
         return []  # paused: nothing to do at the home until the course resumes
-    progress = course_progress(session, course, now)
-    bag = _hanging_bag(session, course)
+    end = progress_from(course, state.interruptions, now).projected_end_at
+    bag = state.hanging_bag
     plans = []
     due, sequence = bag.due_at, bag.sequence
     interval = timedelta(hours=course.bag_interval_hours)
     before = timedelta(minutes=course.change_window_before_minutes)
     after = timedelta(minutes=course.change_window_after_minutes)
-    while due < progress.projected_end_at and due - before <= horizon_end:
+    while due < end and due - before <= horizon_end:
         plans.append(PlannedVisit(
             f"bag_change:{course.id}:{sequence}", "bag_change", due - before, due + after,
             bag.id if sequence == bag.sequence else None,
         ))
         due, sequence = due + interval, sequence + 1
-    if progress.projected_end_at <= horizon_end:
-        plans.append(_end_visit(course, progress.projected_end_at, rules))
+    if end <= horizon_end:
+        plans.append(_end_visit(course, end, rules))
     return plans
 
 
@@ -102,17 +134,6 @@ def complete_bag_change_visit(session: Session, course: Course, bag: Bag, at: da
         visit.completed_at = at
         visit.bag_id = bag.id
         session.flush()
-
-
-def generate_visits(session: Session, clock: Clock, rules: TimelineRules = DEFAULT_RULES) -> int:
-    """Keep every open course's visits generated ahead; returns the courses examined."""
-    skill_rules = active_skill_rules(session)
-    courses = session.scalars(
-        select(Course).where(Course.status.in_(("scheduled", "active"))).order_by(Course.id)
-    ).all()
-    for course in courses:
-        sync_course_visits(session, clock, course, rules, skill_rules)
-    return len(courses)
 
 
 def active_skill_rules(session: Session) -> list[SkillRule]:
@@ -133,17 +154,36 @@ def required_skills(
     })
 
 
+def _sync(session, clock, state: CourseState, rules, skill_rules) -> None:
+    now = clock.now()
+    existing = {visit.dedupe_key: visit for visit in state.visits}
+    # Visits already generated further out than the horizon stay planned, not cancelled.
+    furthest_open = max(
+        (v.window_start for v in state.visits if v.status in OPEN_VISIT_STATUSES), default=now
+    )
+    horizon_end = max(now + rules.visit_horizon, furthest_open)
+    planned = {p.key: p for p in planned_visits(state, now, rules, horizon_end)}
+    for key, plan in planned.items():
+        skills = required_skills(skill_rules, state.patient, plan.kind, now.date())
+        _upsert(session, existing.get(key), state.course, plan, skills, rules)
+    for key, visit in existing.items():
+        if key not in planned and visit.kind in GENERATED_KINDS and (
+            visit.status in OPEN_VISIT_STATUSES
+        ):
+            visit.status = "cancelled"
+
+
 def _end_visit(course: Course, end: datetime, rules: TimelineRules) -> PlannedVisit:
     return PlannedVisit(f"course_end:{course.id}", "course_end", end, end + rules.end_window_after)
 
 
 def _upsert(session, visit, course, plan: PlannedVisit, skills, rules) -> None:
-    service = rules.service_minutes.get(plan.kind, 45)
     if visit is None:
         session.add(Visit(
             course_id=course.id, patient_id=course.patient_id, bag_id=plan.bag_id,
             kind=plan.kind, window_start=plan.window_start, window_end=plan.window_end,
-            service_minutes=service, required_skills=skills, dedupe_key=plan.key,
+            service_minutes=rules.service_minutes.get(plan.kind, 45), required_skills=skills,
+            dedupe_key=plan.key,
         ))
         return
     if visit.status in DONE_VISIT_STATUSES:
@@ -156,11 +196,3 @@ def _upsert(session, visit, course, plan: PlannedVisit, skills, rules) -> None:
     for name, value in changes.items():
         if getattr(visit, name) != value:
             setattr(visit, name, value)
-
-
-def _hanging_bag(session: Session, course: Course) -> Bag:
-    return session.scalars(
-        select(Bag)
-        .where(Bag.course_id == course.id, Bag.changed_at.is_(None))
-        .order_by(Bag.sequence.desc())
-    ).first()
