@@ -17,9 +17,11 @@ from opsbackend.models.auth import ROLES
 
 SITES = [
     dict(code="CHLA", name="Children's Hospital Los Angeles", region="West",
-         timezone="America/Los_Angeles", on_call_phone="+13105550100"),
+         timezone="America/Los_Angeles", on_call_phone="+13105550100",
+         dispatch_phone="+13105550101"),
     dict(code="CHOP", name="Children's Hospital of Philadelphia", region="Northeast",
-         timezone="America/New_York", on_call_phone="+12155550100"),
+         timezone="America/New_York", on_call_phone="+12155550100",
+         dispatch_phone="+12155550101"),
 ]
 
 # (site code, study code, first name, age in months, weight kg, language,

@@ -24,7 +24,7 @@ class Factory:
         n = _unique()
         data = dict(
             code=f"S{n}", name=f"Site {n}", region="West", timezone="America/Los_Angeles",
-            on_call_phone="+13105550100",
+            on_call_phone="+13105550100", dispatch_phone="+13105550101",
         )
         return self._create(sites.create_site, data | overrides)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:41:55.983819
+Create Date: 2026-11-24 06:54:44.190618
 
 """
 from typing import Sequence, Union
@@ -36,6 +36,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_event_occurred_at'), ['occurred_at'], unique=False)
         batch_op.create_index('ix_audit_event_record', ['table_name', 'record_id'], unique=False)
 
+    op.create_table('job_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('duration_ms', sa.Float(), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('examined', sa.Integer(), nullable=False),
+    sa.Column('alerts_raised', sa.Integer(), nullable=False),
+    sa.Column('messages_queued', sa.Integer(), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('runner', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_run'))
+    )
+    with op.batch_alter_table('job_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_job_run_job'), ['job'], unique=False)
+        batch_op.create_index(batch_op.f('ix_job_run_started_at'), ['started_at'], unique=False)
+
+    op.create_table('scheduler_heartbeat',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('leader', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('heartbeat_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_heartbeat'))
+    )
     op.create_table('site',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -45,12 +68,29 @@ def upgrade() -> None:
     sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('on_call_phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('dispatch_phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_site')),
     sa.UniqueConstraint('code', name=op.f('uq_site_code'))
     )
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_site_region'), ['region'], unique=False)
+
+    op.create_table('escalation_step',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('site_id', sa.Integer(), nullable=True),
+    sa.Column('alert_kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('after_minutes', sa.Integer(), nullable=False),
+    sa.Column('targets', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_escalation_step_site_id_site')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_escalation_step')),
+    sa.UniqueConstraint('site_id', 'alert_kind', 'step', name=op.f('uq_escalation_step_site_id_alert_kind_step'))
+    )
+    with op.batch_alter_table('escalation_step', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_escalation_step_site_id'), ['site_id'], unique=False)
 
     op.create_table('patient',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -393,6 +433,7 @@ def upgrade() -> None:
     sa.Column('course_id', sa.Integer(), nullable=True),
     sa.Column('bag_id', sa.Integer(), nullable=True),
     sa.Column('visit_id', sa.Integer(), nullable=True),
+    sa.Column('pump_report_id', sa.Integer(), nullable=True),
     sa.Column('summary', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('raised_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('acknowledged_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -405,6 +446,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['bag_id'], ['bag.id'], name=op.f('fk_alert_bag_id_bag')),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_alert_course_id_course')),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_alert_patient_id_patient')),
+    sa.ForeignKeyConstraint(['pump_report_id'], ['pump_report.id'], name=op.f('fk_alert_pump_report_id_pump_report')),
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_alert_site_id_site')),
     sa.ForeignKeyConstraint(['visit_id'], ['visit.id'], name=op.f('fk_alert_visit_id_visit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert')),
@@ -638,10 +680,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_patient_site_id'))
 
     op.drop_table('patient')
+    with op.batch_alter_table('escalation_step', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_escalation_step_site_id'))
+
+    op.drop_table('escalation_step')
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_site_region'))
 
     op.drop_table('site')
+    op.drop_table('scheduler_heartbeat')
+    with op.batch_alter_table('job_run', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_job_run_started_at'))
+        batch_op.drop_index(batch_op.f('ix_job_run_job'))
+
+    op.drop_table('job_run')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_record')
         batch_op.drop_index(batch_op.f('ix_audit_event_occurred_at'))

@@ -6,11 +6,14 @@ from flask import Blueprint
 from flask_smorest import Api
 
 from opsbackend.api import (
+    alerts,
     audit,
     courses,
     deviations,
     errors,
+    escalation,
     infusion,
+    jobs,
     nurses,
     patients,
     sites,
@@ -32,6 +35,9 @@ BLUEPRINTS = (
     deviations.blp,
     timeline.blp,
     skill_rules.blp,
+    alerts.blp,
+    escalation.blp,
+    jobs.blp,
     tokens.blp,
     audit.blp,
 )

@@ -28,6 +28,7 @@ class SiteSchema(Schema):
     region = one_of(REGIONS, required=True)
     timezone = TimeZoneName(required=True, metadata={"example": "America/New_York"})
     on_call_phone = PhoneNumber(allow_none=True)
+    dispatch_phone = PhoneNumber(allow_none=True, metadata={"description": "the dispatch desk"})
     active = fields.Boolean()
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import visit_schedule
+from opsbackend.domain import alerts, visit_schedule
 from opsbackend.domain.course_lifecycle import checked_time, hang_bag, hanging_bag
 from opsbackend.domain.course_progress import Progress, course_progress
 from opsbackend.domain.deviations import record_deviation
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
-from opsbackend.models import Bag, Course, Patient
+from opsbackend.models import Alert, Bag, Course, Patient
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,10 @@ def change_bag(
         _late_change_deviation(session, course, old, at)
     visit_schedule.complete_bag_change_visit(session, course, old, at)
     visit_schedule.sync_course_visits(session, clock, course, rules)
+    alerts.resolve_where(
+        session, clock, f"bag {old.sequence} changed at {at.isoformat()}",
+        Alert.bag_id == old.id, Alert.kind.in_(("missed_bag_change", "at_risk")),
+    )
     return BagChange(old_bag=old, new_bag=new)
 
 

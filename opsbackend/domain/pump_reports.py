@@ -5,12 +5,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import interruptions
+from opsbackend.domain import alerts, interruptions
 from opsbackend.domain.course_lifecycle import checked_time, hanging_bag
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
-from opsbackend.models import Course, PumpReport
+from opsbackend.models import Alert, Course, PumpReport
 
 # Alarms after which the pump no longer infuses (low battery or reservoir low still run).
 STOPPING_ALARMS = ("occlusion", "air_in_line", "reservoir_empty", "malfunction")
@@ -50,8 +50,14 @@ def record_pump_report(
     except IntegrityError:
         # The same key won a race with us: that report stands.
         return _by_key(session, key), False
-    if "out_of_order" not in report.flags:
-        _apply_to_course(session, course, report, rules)
+    if "out_of_order" in report.flags:
+        return report, True
+    _apply_to_course(session, course, report, rules)
+    if report.status == "running":
+        alerts.resolve_where(
+            session, clock, f"the pump reported running at {reported_at.isoformat()}",
+            Alert.course_id == course.id, Alert.kind == "pump_alarm_unresolved",
+        )
     return report, True
 
 

@@ -29,3 +29,18 @@ class TimelineRules:
 
 
 DEFAULT_RULES = TimelineRules()
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    # A bag past due by this much with no change recorded is a missed bag change.
+    missed_bag_grace: timedelta = timedelta(minutes=15)
+    # A bag due within this lead, with nobody on site, is at risk.
+    at_risk_lead: timedelta = timedelta(minutes=60)
+    # A pump alarm with no "running" report for this long needs a human.
+    pump_alarm_unresolved_after: timedelta = timedelta(minutes=30)
+    # A visit starting within this horizon with no unit raises an alert.
+    unassigned_visit_within: timedelta = timedelta(hours=12)
+
+
+DEFAULT_ALERT_RULES = AlertRules()

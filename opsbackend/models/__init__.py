@@ -1,10 +1,11 @@
 """Every table of opsbackend. Import from here so all mappers are configured."""
 
-from opsbackend.models.alert import Alert, Deviation
+from opsbackend.models.alert import Alert, Deviation, EscalationStep
 from opsbackend.models.audit import AuditEvent
 from opsbackend.models.auth import ApiToken
 from opsbackend.models.base import Record
 from opsbackend.models.course import Bag, Course, CourseEvent, CourseInterruption, PumpReport
+from opsbackend.models.job import JobRun, SchedulerHeartbeat
 from opsbackend.models.messaging import InboundMessage, OutboundMessage
 from opsbackend.models.nurse import Nurse
 from opsbackend.models.patient import Contact, Home, Patient
@@ -23,13 +24,16 @@ __all__ = [
     "CourseEvent",
     "CourseInterruption",
     "Deviation",
+    "EscalationStep",
     "Home",
     "InboundMessage",
+    "JobRun",
     "Nurse",
     "OutboundMessage",
     "Patient",
     "PumpReport",
     "Record",
+    "SchedulerHeartbeat",
     "Site",
     "SkillRule",
     "Unit",

@@ -1,8 +1,9 @@
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
-from opsbackend.models.base import Record, json_dict
+from opsbackend.models.base import Record, json_dict, json_list
 
 ALERT_KINDS = (
     "missed_bag_change",
@@ -12,6 +13,7 @@ ALERT_KINDS = (
     "late_unit",
 )
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
+ESCALATION_TARGETS = ("nurse", "dispatcher", "on_call")
 DEVIATION_KINDS = (
     "late_bag_change",
     "infusion_interruption",
@@ -32,6 +34,7 @@ class Alert(Record, table=True):
     course_id: int | None = Field(default=None, foreign_key="course.id")
     bag_id: int | None = Field(default=None, foreign_key="bag.id")
     visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    pump_report_id: int | None = Field(default=None, foreign_key="pump_report.id")
     summary: str = Field(max_length=300)
     raised_at: datetime
     acknowledged_at: datetime | None = None
@@ -41,6 +44,23 @@ class Alert(Record, table=True):
     resolution: str | None = Field(default=None, max_length=300)
     escalation_step: int = Field(default=0)
     next_escalation_at: datetime | None = Field(default=None, index=True)
+
+
+class EscalationStep(Record, table=True):
+    """One rung of a site's escalation ladder: who is messaged, and how long after the last rung.
+
+    Rows with no site are the default ladder; rows with no alert kind apply to every kind.
+    """
+
+    __tablename__ = "escalation_step"
+    __table_args__ = (UniqueConstraint("site_id", "alert_kind", "step"),)
+
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    alert_kind: str | None = Field(default=None, max_length=40)
+    step: int
+    after_minutes: int
+    # Who gets the SMS: any of "nurse", "dispatcher", "on_call".
+    targets: list[str] = json_list()
 
 
 class Deviation(Record, table=True):

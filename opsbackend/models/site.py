@@ -13,4 +13,6 @@ class Site(Record, table=True):
     region: str = Field(max_length=20, index=True)
     timezone: str = Field(max_length=64)
     on_call_phone: str | None = Field(default=None, max_length=20)
+    # The dispatch desk: the "dispatcher on duty" that alerts reach.
+    dispatch_phone: str | None = Field(default=None, max_length=20)
     active: bool = Field(default=True)

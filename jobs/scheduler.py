@@ -1,0 +1,71 @@
+"""The scheduler: APScheduler 3.x triggers the jobs in ``jobs.definitions``; it only triggers.
+
+Every job is an interval job with ``coalesce=True`` (runs missed while busy
+collapse into one), ``max_instances=1`` (a slow run is never overlapped by the
+next) and a ``misfire_grace_time`` of twice its interval (a run delayed by a
+busy machine still happens; APScheduler's default of 1 s would skip it). Each
+run first checks that this process leads; a standby takes over within one
+leadership tick after the leader dies.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from jobs.definitions import JOBS
+from jobs.leader import leader_lock_for
+from jobs.runner import RUNNER, run_job
+from opsbackend.domain.rules import AlertRules, TimelineRules
+from opsbackend.models import SchedulerHeartbeat
+
+log = logging.getLogger("opsbackend.jobs")
+LEADERSHIP_TICK_SECONDS = 5
+
+
+@dataclass
+class JobContext:
+    timeline_rules: TimelineRules
+    alert_rules: AlertRules
+    sms_provider: object
+
+
+class Leadership:
+    def __init__(self, database, clock, lock):
+        self.database = database
+        self.clock = clock
+        self.lock = lock
+        self.leading = False
+
+    def tick(self) -> bool:
+        was = self.leading
+        self.leading = self.lock.acquire()
+        if self.leading != was:
+            log.info("leadership changed", extra={"leader": self.leading, "runner": RUNNER})
+        if self.leading:
+            with self.database.transaction(actor="scheduler") as session:
+                session.merge(SchedulerHeartbeat(name="scheduler", leader=RUNNER,
+                                                 heartbeat_at=self.clock.now()))
+        return self.leading
+
+
+def build_scheduler(database, clock, context: JobContext, *, blocking: bool = True,
+                    lock=None):
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    url = database.engine.url.render_as_string(hide_password=False)
+    leadership = Leadership(database, clock, lock or leader_lock_for(url))
+    scheduler.add_job(leadership.tick, "interval", seconds=LEADERSHIP_TICK_SECONDS,
+                      id="leadership", coalesce=True, max_instances=1,
+                      misfire_grace_time=LEADERSHIP_TICK_SECONDS * 2)
+
+    for job in JOBS:
+        def fire(job=job):
+            if leadership.leading:
+                run_job(database, clock, job, context)
+
+        scheduler.add_job(fire, "interval", seconds=job.seconds, id=job.name, coalesce=True,
+                          max_instances=1, misfire_grace_time=job.seconds * 2)
+    leadership.tick()
+    scheduler.leadership = leadership
+    return scheduler

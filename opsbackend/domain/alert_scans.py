@@ -1,0 +1,157 @@
+"""What the scheduled jobs look for: each scan raises the alerts its cause calls for,
+and closes those whose cause went away."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from opsbackend.clock import Clock
+from opsbackend.domain import alerts, templates
+from opsbackend.domain.bags import due_bags
+from opsbackend.domain.pump_reports import unresolved_alarm
+from opsbackend.domain.rules import DEFAULT_ALERT_RULES, AlertRules
+from opsbackend.models import Alert, Bag, Course, Patient, PumpReport, Site, Visit
+
+NOBODY_THERE_YET = ("unassigned", "assigned", "en_route")
+
+
+@dataclass
+class ScanResult:
+    examined: int = 0
+    alerts_raised: int = 0
+    messages_queued: int = 0
+
+    def count(self, raised: alerts.Raised | None) -> None:
+        if raised is not None:
+            self.alerts_raised += 1
+            self.messages_queued += raised.messages_queued
+
+
+def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_RULES):
+    """Missed bag changes (past due + grace) and bags at risk (due soon, nobody on site)."""
+    now = clock.now()
+    result = ScanResult()
+    close_changed_bag_alerts(session, clock)
+    for bag in due_bags(session, now + rules.at_risk_lead):
+        result.examined += 1
+        course = session.get(Course, bag.course_id)
+        patient = session.get(Patient, course.patient_id)
+        visit = _bag_change_visit(session, bag)
+        if bag.due_at + rules.missed_bag_grace <= now:
+            alerts.resolve_where(session, clock, "superseded by a missed bag change alert",
+                                 Alert.dedupe_key == f"at_risk:bag:{bag.id}")
+            result.count(_raise_for_bag(session, clock, "missed_bag_change", bag, course,
+                                        patient, visit))
+        elif visit is None or visit.status in NOBODY_THERE_YET:
+            result.count(_raise_for_bag(session, clock, "at_risk", bag, course, patient, visit))
+    return result
+
+
+def close_changed_bag_alerts(session: Session, clock: Clock) -> int:
+    """Alerts of bags that came down (changed, or the course ended) are resolved."""
+    closed = select(Bag.id).where(Bag.changed_at.is_not(None))
+    return alerts.resolve_where(
+        session, clock, "the bag was changed",
+        Alert.kind.in_(("missed_bag_change", "at_risk")), Alert.bag_id.in_(closed),
+    )
+
+
+def scan_pump_alarms(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_RULES):
+    """Alarms with no later "running" report for too long."""
+    now = clock.now()
+    result = ScanResult()
+    close_resolved_pump_alerts(session, clock)
+    later_running = aliased(PumpReport)
+    stale = session.scalars(
+        select(PumpReport)
+        .join(Course, Course.id == PumpReport.course_id)
+        .where(
+            PumpReport.status == "alarm",
+            PumpReport.reported_at <= now - rules.pump_alarm_unresolved_after,
+            Course.status.in_(("active", "paused")),
+            ~exists().where(and_(
+                later_running.course_id == PumpReport.course_id,
+                later_running.status == "running",
+                later_running.reported_at > PumpReport.reported_at,
+            )),
+        )
+        .order_by(PumpReport.reported_at)
+    ).all()
+    for course_id in dict.fromkeys(report.course_id for report in stale):
+        result.examined += 1
+        alarm = unresolved_alarm(session, course_id)  # the alarm that opened the condition
+        course = session.get(Course, course_id)
+        patient = session.get(Patient, course.patient_id)
+        result.count(alerts.raise_alert(
+            session, clock, kind="pump_alarm_unresolved",
+            dedupe_key=f"pump_alarm:{course_id}:{alarm.id}", site_id=patient.site_id,
+            patient_id=patient.id, course_id=course_id, pump_report_id=alarm.id,
+            summary=f"{patient.study_code}: pump alarm ({alarm.alarm_type}) unresolved since "
+                    f"{alarm.reported_at.isoformat()}",
+        ))
+    return result
+
+
+def close_resolved_pump_alerts(session: Session, clock: Clock) -> int:
+    """Alarm alerts whose pump has run since are resolved."""
+    later_running = aliased(PumpReport)
+    alarm = aliased(PumpReport)
+    resolved = select(alarm.id).where(exists().where(and_(
+        later_running.course_id == alarm.course_id,
+        later_running.status == "running",
+        later_running.reported_at > alarm.reported_at,
+    )))
+    return alerts.resolve_where(
+        session, clock, "the pump reported running",
+        Alert.kind == "pump_alarm_unresolved", Alert.pump_report_id.in_(resolved),
+    )
+
+
+def scan_unassigned_visits(
+    session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_RULES
+) -> ScanResult:
+    now = clock.now()
+    result = ScanResult()
+    alerts.resolve_where(
+        session, clock, "the visit has a unit now, or no longer needs one",
+        Alert.kind == "unassigned_visit",
+        Alert.visit_id.in_(select(Visit.id).where(Visit.status != "unassigned")),
+    )
+    soon = session.scalars(
+        select(Visit).where(
+            Visit.status == "unassigned",
+            Visit.window_start <= now + rules.unassigned_visit_within,
+            Visit.window_end >= now,
+        )
+    ).all()
+    for visit in soon:
+        result.examined += 1
+        patient = session.get(Patient, visit.patient_id)
+        site = session.get(Site, patient.site_id)
+        result.count(alerts.raise_alert(
+            session, clock, kind="unassigned_visit", dedupe_key=f"unassigned_visit:{visit.id}",
+            site_id=site.id, patient_id=patient.id, course_id=visit.course_id,
+            bag_id=visit.bag_id, visit_id=visit.id, severity="medium",
+            summary=f"{patient.study_code}: V{visit.id} {visit.kind} starts "
+                    f"{templates.local_time(visit.window_start, site.timezone)} with no unit",
+        ))
+    return result
+
+
+def _raise_for_bag(session, clock, kind, bag, course, patient, visit):
+    words = "missed" if kind == "missed_bag_change" else "at risk"
+    return alerts.raise_alert(
+        session, clock, kind=kind, dedupe_key=f"{kind}:bag:{bag.id}", site_id=patient.site_id,
+        patient_id=patient.id, course_id=course.id, bag_id=bag.id,
+        visit_id=visit.id if visit else None,
+        summary=f"{patient.study_code}: bag {bag.sequence} change {words} "
+                f"(due {bag.due_at.isoformat()})",
+    )
+
+
+def _bag_change_visit(session: Session, bag: Bag) -> Visit | None:
+    return session.scalars(
+        select(Visit).where(Visit.dedupe_key == f"bag_change:{bag.course_id}:{bag.sequence}")
+    ).first()
