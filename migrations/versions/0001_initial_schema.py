@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:54:44.190618
+Create Date: 2026-11-24 06:58:07.500618
 
 """
 from typing import Sequence, Union
@@ -357,6 +357,30 @@ def upgrade() -> None:
     with op.batch_alter_table('inbound_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbound_message_from_phone'), ['from_phone'], unique=False)
 
+    op.create_table('callback_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('requested_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('done_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('done_by', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
+    sa.Column('inbound_message_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_callback_request_contact_id_contact')),
+    sa.ForeignKeyConstraint(['inbound_message_id'], ['inbound_message.id'], name=op.f('fk_callback_request_inbound_message_id_inbound_message')),
+    sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_callback_request_patient_id_patient')),
+    sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_callback_request_site_id_site')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_callback_request'))
+    )
+    with op.batch_alter_table('callback_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callback_request_patient_id'), ['patient_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_callback_request_site_id'), ['site_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_callback_request_status'), ['status'], unique=False)
+
     op.create_table('pump_report',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -627,6 +651,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pump_report_course_id'))
 
     op.drop_table('pump_report')
+    with op.batch_alter_table('callback_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_callback_request_status'))
+        batch_op.drop_index(batch_op.f('ix_callback_request_site_id'))
+        batch_op.drop_index(batch_op.f('ix_callback_request_patient_id'))
+
+    op.drop_table('callback_request')
     with op.batch_alter_table('inbound_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_message_from_phone'))
 

@@ -73,3 +73,124 @@ def local_clock(at: datetime, timezone: str) -> str:
 
 def local_day(at: datetime, timezone: str) -> str:
     return at.astimezone(ZoneInfo(timezone)).strftime("%a %b %d")
+
+
+NURSE_REPLIES = {
+    "nurse.arrived": {
+        "en": "Recorded: arrived at {study_code} (V{visit_id}) {time}. Bag {sequence} due {due}.",
+        "es": "Registrado: llegada a {study_code} (V{visit_id}) {time}. Bolsa {sequence} vence "
+              "{due}.",
+    },
+    "nurse.changed": {
+        "en": "Recorded: bag {old_sequence} changed {time}{late}. Bag {new_sequence} hung, next "
+              "change due {due}. Never flush the line.",
+        "es": "Registrado: bolsa {old_sequence} cambiada {time}{late}. Bolsa {new_sequence} "
+              "colocada, próximo cambio {due}. Nunca lave la vía.",
+    },
+    "nurse.pump": {
+        "en": "Recorded: pump {status} for {study_code} at {time}.{alarm_note} Bag {sequence} "
+              "due {due}.",
+        "es": "Registrado: bomba {status} de {study_code} a las {time}.{alarm_note} Bolsa "
+              "{sequence} vence {due}.",
+    },
+    "nurse.alarm_note": {
+        "en": " The alarm stays open until you text PUMP RUNNING.",
+        "es": " La alarma sigue abierta hasta que envíe BOMBA FUNCIONANDO.",
+    },
+    "nurse.done": {
+        "en": "Recorded: left {study_code} (V{visit_id}) at {time}. Thank you.",
+        "es": "Registrado: salida de {study_code} (V{visit_id}) a las {time}. Gracias.",
+    },
+    "nurse.help": {
+        "en": "Text ARRIVED V123, CHANGED V123 250 (new bag mL), PUMP V123 RUNNING or PUMP V123 "
+              "ALARM OCCLUSION 80%, DONE V123, ACK. The code may be left out when you have one "
+              "visit now.",
+        "es": "Envíe LLEGUE V123, CAMBIO V123 250 (mL de la bolsa nueva), BOMBA V123 FUNCIONANDO "
+              "o BOMBA V123 ALARMA OCLUSION 80%, LISTO V123, ACK. Puede omitir el código si "
+              "tiene una sola visita.",
+    },
+    "nurse.not_understood": {
+        "en": "Not recorded: {problem}. Send {usage}",
+        "es": "No registrado: {problem}. Envíe {usage}",
+    },
+    "nurse.not_recorded": {
+        "en": "Not recorded: {problem}.",
+        "es": "No registrado: {problem}.",
+    },
+    "ack.none": {
+        "en": "No open alert was sent to this number.",
+        "es": "No hay alertas abiertas enviadas a este número.",
+    },
+    "unknown_sender": {
+        "en": "This number is not registered for home infusion messages. Please call your care "
+              "team.",
+        "es": "Este número no está registrado para mensajes de infusión en casa. Llame a su "
+              "equipo de atención.",
+    },
+    "family.confirmed": {
+        "en": "Thank you. The visit on {day} between {start} and {end} is confirmed.",
+        "es": "Gracias. La visita del {day} entre {start} y {end} está confirmada.",
+    },
+    "family.no_visit": {
+        "en": "Thank you. There is no upcoming visit to confirm.",
+        "es": "Gracias. No hay ninguna visita próxima para confirmar.",
+    },
+    "family.call": {
+        "en": "Thank you. The care team will call you back soon.",
+        "es": "Gracias. El equipo de atención le llamará pronto.",
+    },
+    "family.help": {
+        "en": "Home infusion messages. For help call {phone}. Reply STOP to opt out.",
+        "es": "Mensajes de infusión en casa. Para ayuda llame al {phone}. Responda STOP para no "
+              "recibir más.",
+    },
+    "family.stopped": {
+        "en": "You will get no more messages. Reply START to receive them again.",
+        "es": "No recibirá más mensajes. Responda START para recibirlos de nuevo.",
+    },
+    "family.started": {
+        "en": "You will receive home infusion messages again. Reply STOP to opt out.",
+        "es": "Volverá a recibir mensajes de infusión en casa. Responda STOP para no recibir más.",
+    },
+    "family.not_understood": {
+        "en": "Sorry, we did not understand. Reply YES to confirm the visit, CALL to talk to us, "
+              "HELP for help, STOP to opt out.",
+        "es": "No entendimos. Responda SI para confirmar la visita, LLAMAR para hablar con "
+              "nosotros, AYUDA para ayuda, STOP para no recibir más.",
+    },
+}
+TEMPLATES.update(NURSE_REPLIES)
+
+USAGE = {
+    None: {"en": "HELP for the list of commands.", "es": "AYUDA para ver los comandos."},
+    "arrived": {"en": "ARRIVED V123.", "es": "LLEGUE V123."},
+    "changed": {"en": "CHANGED V123 250 (new bag mL).", "es": "CAMBIO V123 250 (mL)."},
+    "pump": {"en": "PUMP V123 RUNNING, PUMP V123 PAUSED or PUMP V123 ALARM OCCLUSION 80%.",
+             "es": "BOMBA V123 FUNCIONANDO, BOMBA V123 PAUSADA o BOMBA V123 ALARMA OCLUSION 80%."},
+    "done": {"en": "DONE V123.", "es": "LISTO V123."},
+    "ack": {"en": "ACK or ACK A12.", "es": "ACK o ACK A12."},
+}
+
+PROBLEMS = {
+    "empty": {"en": "the message was empty", "es": "el mensaje está vacío"},
+    "unknown_command": {"en": "unknown command {detail}", "es": "comando desconocido {detail}"},
+    "bad_volume": {"en": "the volume must be mL, 1 to 1000",
+                   "es": "el volumen debe ser en mL, de 1 a 1000"},
+    "missing_pump_status": {"en": "say how the pump is", "es": "indique cómo está la bomba"},
+    "bad_pump_status": {"en": "unknown pump status", "es": "estado de bomba desconocido"},
+    "missing_alarm_type": {
+        "en": "say which alarm (OCCLUSION, AIR, BATTERY, LOW, EMPTY, MALFUNCTION, OTHER)",
+        "es": "indique la alarma (OCLUSION, AIRE, BATERIA, BAJO, VACIO, FALLA, OTRO)"},
+    "bad_battery": {"en": "battery must be 0% to 100%", "es": "la batería debe ser 0% a 100%"},
+    "extra_words": {"en": "did not understand {detail}", "es": "no se entendió {detail}"},
+}
+
+
+def usage(verb: str | None, language: str) -> str:
+    texts = USAGE.get(verb, USAGE[None])
+    return texts.get(language, texts["en"])
+
+
+def problem(key: str, language: str, detail: str = "") -> str:
+    texts = PROBLEMS[key]
+    return texts.get(language, texts["en"]).format(detail=detail)

@@ -4,6 +4,7 @@ from opsbackend.models.alert import Alert, Deviation, EscalationStep
 from opsbackend.models.audit import AuditEvent
 from opsbackend.models.auth import ApiToken
 from opsbackend.models.base import Record
+from opsbackend.models.callback import CallbackRequest
 from opsbackend.models.course import Bag, Course, CourseEvent, CourseInterruption, PumpReport
 from opsbackend.models.job import JobRun, SchedulerHeartbeat
 from opsbackend.models.messaging import InboundMessage, OutboundMessage
@@ -18,6 +19,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Bag",
+    "CallbackRequest",
     "CheckIn",
     "Contact",
     "Course",

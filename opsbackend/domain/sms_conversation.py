@@ -1,0 +1,229 @@
+"""What an inbound SMS means and what we answer, by who sent it.
+
+Nurses (by their registered phone) check in and acknowledge alerts; the
+dispatch desk and on-call phones acknowledge alerts; family contacts confirm,
+ask for a call, get help, opt out and back in. Every answer says what was
+recorded, or exactly what was not understood and the right form.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from opsbackend.clock import Clock
+from opsbackend.domain import alerts, check_ins, sms_commands, templates
+from opsbackend.domain.check_ins import Caller, NoCurrentVisit, SeveralCurrentVisits
+from opsbackend.domain.course_lifecycle import hanging_bag
+from opsbackend.domain.errors import DomainError
+from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
+from opsbackend.models import (
+    CallbackRequest,
+    Contact,
+    Course,
+    InboundMessage,
+    Nurse,
+    Patient,
+    Site,
+    Visit,
+)
+
+CHECK_IN_VERBS = ("arrived", "changed", "pump", "done")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    handled_as: str
+
+
+def handle_sms(
+    session: Session, clock: Clock, inbound: InboundMessage,
+    rules: TimelineRules = DEFAULT_RULES,
+) -> Reply:
+    phone = inbound.from_phone
+    nurse = session.scalars(
+        select(Nurse).where(Nurse.phone == phone, Nurse.active.is_(True))
+    ).first()
+    if nurse is not None:
+        inbound.nurse_id = nurse.id
+        return _from_nurse(session, clock, nurse, inbound, rules)
+    if _is_staff_line(session, phone):
+        return _from_staff_line(session, clock, inbound)
+    contacts = session.scalars(select(Contact).where(Contact.phone == phone)).all()
+    if contacts:
+        inbound.contact_id = contacts[0].id
+        return _from_family(session, clock, contacts, inbound)
+    return Reply(templates.render("unknown_sender", "en"), "unknown_sender")
+
+
+def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
+    language = nurse.language
+    try:
+        command = sms_commands.parse(inbound.body)
+    except sms_commands.NotUnderstood as exc:
+        return _not_understood(exc, language)
+    if command.verb == "help":
+        return Reply(templates.render("nurse.help", language), "help")
+    if command.verb == "ack":
+        return _acknowledge(session, clock, inbound.from_phone, command, language,
+                            f"nurse:{nurse.id}:{nurse.name}")
+    if command.verb not in CHECK_IN_VERBS:
+        return Reply(templates.render("nurse.help", language), "help")
+    caller = Caller(channel="sms", phone=inbound.from_phone, inbound_message_id=inbound.id)
+    try:
+        with session.begin_nested():
+            visit = check_ins.resolve_visit(session, clock, nurse, command.visit_id)
+            text = _check_in(session, clock, nurse, visit, caller, command, language, rules)
+    except SeveralCurrentVisits as exc:
+        codes = ", ".join(f"V{v.id}" for v in exc.visits)
+        return _refused(f"{len(exc.visits)} visits now ({codes}); add the code",
+                        command.verb, language)
+    except NoCurrentVisit:
+        return _refused("no current visit; add the code", command.verb, language)
+    except DomainError as exc:
+        return _refused(exc.message, command.verb, language, with_usage=False)
+    return Reply(text, f"check_in:{command.verb}")
+
+
+def _check_in(session, clock, nurse, visit, caller, command, language, rules) -> str:
+    site, patient, course = _context(session, visit)
+    values = {"study_code": patient.study_code, "visit_id": visit.id,
+              "time": templates.local_time(clock.now(), site.timezone)}
+    if command.verb == "arrived":
+        check_ins.arrive(session, clock, nurse, visit, caller)
+        return templates.render("nurse.arrived", language, **values, **_bag_values(
+            session, course, site))
+    if command.verb == "changed":
+        _check_in_row, change = check_ins.change_bag(
+            session, clock, nurse, visit, caller, volume_ml=command.volume_ml,
+            no_flush=True if command.no_flush else None, rules=rules)
+        minutes_late = int((change.old_bag.changed_at - change.old_bag.due_at).total_seconds()
+                           // 60)
+        late = f" ({minutes_late} min late)" if minutes_late > 0 else ""
+        return templates.render(
+            "nurse.changed", language, time=values["time"], late=late,
+            old_sequence=change.old_bag.sequence, new_sequence=change.new_bag.sequence,
+            due=templates.local_time(change.new_bag.due_at, site.timezone))
+    if command.verb == "pump":
+        check_ins.report_pump(session, clock, nurse, visit, caller, status=command.pump_status,
+                              alarm_type=command.alarm_type, battery_pct=command.battery_pct,
+                              rules=rules)
+        status = command.pump_status + (f" {command.alarm_type.replace('_', ' ')}"
+                                        if command.alarm_type else "")
+        note = templates.render("nurse.alarm_note", language) if command.alarm_type else ""
+        return templates.render("nurse.pump", language, **values, status=status,
+                                alarm_note=note, **_bag_values(session, course, site))
+    check_ins.depart(session, clock, nurse, visit, caller)
+    return templates.render("nurse.done", language, **values)
+
+
+def _acknowledge(session, clock, phone, command, language, who) -> Reply:
+    candidates = alerts.open_alerts_messaged_to(session, phone)
+    if command.alert_id is not None:
+        candidates = [a for a in candidates if a.id == command.alert_id]
+    if not candidates:
+        return Reply(templates.render("ack.none", language), "ack:none")
+    alert = alerts.acknowledge(session, clock, candidates[0].id, who)
+    return Reply(templates.render("alert.acknowledged", language, alert_ref=f"A{alert.id}"),
+                 "ack")
+
+
+def _from_staff_line(session, clock, inbound) -> Reply:
+    try:
+        command = sms_commands.parse(inbound.body)
+    except sms_commands.NotUnderstood:
+        command = None
+    if command is None or command.verb != "ack":
+        return Reply(templates.render("nurse.not_understood", "en", problem="only ACK is read "
+                                      "from this line", usage="ACK or ACK A12."), "staff:other")
+    return _acknowledge(session, clock, inbound.from_phone, command, "en",
+                        f"phone:{inbound.from_phone}")
+
+
+def _from_family(session, clock, contacts: list[Contact], inbound) -> Reply:
+    contact = contacts[0]
+    language = contact.language
+    try:
+        verb = sms_commands.parse(inbound.body).verb
+    except sms_commands.NotUnderstood:
+        verb = None
+    if verb == "stop":
+        from opsbackend.domain import outbox
+
+        outbox.set_opt_out(session, clock, contact.phone, True)
+        return Reply(templates.render("family.stopped", language), "opt_out")
+    if verb == "start":
+        from opsbackend.domain import outbox
+
+        outbox.set_opt_out(session, clock, contact.phone, False)
+        return Reply(templates.render("family.started", language), "opt_in")
+    patient = session.get(Patient, contact.patient_id)
+    site = session.get(Site, patient.site_id)
+    if verb == "help":
+        phone = site.dispatch_phone or site.on_call_phone or ""
+        return Reply(templates.render("family.help", language, phone=phone), "help")
+    if verb == "yes":
+        return _confirm_visit(session, clock, contact, patient, site)
+    if verb == "call":
+        session.add(CallbackRequest(site_id=site.id, patient_id=patient.id,
+                                    contact_id=contact.id, phone=contact.phone,
+                                    requested_at=clock.now(), inbound_message_id=inbound.id))
+        session.flush()
+        return Reply(templates.render("family.call", language), "callback")
+    return Reply(templates.render("family.not_understood", language), "not_understood")
+
+
+def _confirm_visit(session, clock, contact, patient, site) -> Reply:
+    visit = session.scalars(
+        select(Visit).where(
+            Visit.patient_id == patient.id,
+            Visit.status.in_(("unassigned", "assigned", "en_route")),
+            Visit.window_end >= clock.now(),
+        ).order_by(Visit.window_start)
+    ).first()
+    zone = contact.timezone or site.timezone
+    if visit is None:
+        return Reply(templates.render("family.no_visit", contact.language), "confirm:none")
+    visit.family_confirmed_at = clock.now()
+    session.flush()
+    return Reply(templates.render(
+        "family.confirmed", contact.language,
+        day=templates.local_day(visit.window_start, zone),
+        start=templates.local_clock(visit.window_start, zone),
+        end=templates.local_clock(visit.window_end, zone)), "confirm")
+
+
+def _is_staff_line(session, phone: str) -> bool:
+    return session.scalars(
+        select(Site.id).where(or_(Site.dispatch_phone == phone, Site.on_call_phone == phone))
+    ).first() is not None
+
+
+def _context(session, visit: Visit):
+    patient = session.get(Patient, visit.patient_id)
+    return session.get(Site, patient.site_id), patient, session.get(Course, visit.course_id) \
+        if visit.course_id else None
+
+
+def _bag_values(session, course, site) -> dict:
+    bag = hanging_bag(session, course) if course is not None else None
+    if bag is None:
+        return {"sequence": "-", "due": "-"}
+    return {"sequence": bag.sequence, "due": templates.local_time(bag.due_at, site.timezone)}
+
+
+def _not_understood(exc: sms_commands.NotUnderstood, language: str) -> Reply:
+    return Reply(templates.render(
+        "nurse.not_understood", language,
+        problem=templates.problem(exc.problem, language, exc.detail),
+        usage=templates.usage(exc.verb, language)), f"not_understood:{exc.problem}")
+
+
+def _refused(problem: str, verb, language: str, with_usage: bool = True) -> Reply:
+    if with_usage:
+        text = templates.render("nurse.not_understood", language, problem=problem,
+                                usage=templates.usage(verb, language))
+    else:
+        text = templates.render("nurse.not_recorded", language, problem=problem)
+    return Reply(text, f"refused:{verb}")

@@ -1,0 +1,66 @@
+"""POST /twilio/sms: every inbound SMS stored once by its MessageSid, answered with TwiML."""
+
+from flask import Blueprint, current_app, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from twilio.twiml.messaging_response import MessagingResponse
+
+from opsbackend.api import context
+from opsbackend.domain.phones import InvalidPhoneNumber, to_e164
+from opsbackend.domain.sms_commands import MAX_LENGTH
+from opsbackend.domain.sms_conversation import handle_sms
+from opsbackend.models import InboundMessage
+from opsbackend.phone.signatures import twilio_signed
+
+blp = Blueprint("twilio_sms", __name__)
+SORRY = "Sorry, that was not recorded. Please call dispatch."
+
+
+@blp.post("/twilio/sms")
+@twilio_signed
+def inbound_sms():
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    if not sid:
+        return _twiml(None), 400
+    session = context.session()
+    seen = _by_sid(session, sid)
+    if seen is not None:
+        return _twiml(seen.reply_body)  # a retried webhook: same answer, nothing new
+    inbound = InboundMessage(
+        provider_sid=sid[:64], from_phone=_phone(form.get("From", "")),
+        to_phone=_phone(form.get("To", "")) or None, body=form.get("Body", "")[:MAX_LENGTH],
+        received_at=context.clock().now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(inbound)
+    except IntegrityError:  # the same message, racing in on a parallel retry
+        return _twiml(_by_sid(session, sid).reply_body)
+    try:
+        with session.begin_nested():
+            reply = handle_sms(session, context.clock(), inbound, context.rules())
+        inbound.reply_body, inbound.handled_as = reply.text, reply.handled_as
+    except Exception:  # the message is kept, the sender told, the error logged
+        current_app.logger.exception("inbound SMS %s could not be handled", sid)
+        inbound.reply_body, inbound.handled_as = SORRY, "error"
+    context.commit()
+    return _twiml(inbound.reply_body)
+
+
+def _by_sid(session, sid: str) -> InboundMessage | None:
+    return session.scalars(select(InboundMessage).where(InboundMessage.provider_sid == sid)).first()
+
+
+def _phone(raw: str) -> str:
+    try:
+        return to_e164(raw, current_app.config["DEFAULT_PHONE_REGION"])
+    except InvalidPhoneNumber:
+        return raw[:20]
+
+
+def _twiml(text: str | None):
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response), 200, {"Content-Type": "application/xml"}
