@@ -72,6 +72,20 @@ class Factory:
                 session, self.database.clock, course.id, at=started_at
             )
 
+    def assigned_visit(self, course, unit_id: int, kind="bag_change"):
+        """The course's first open visit of ``kind``, handed to a unit (test data: no checks)."""
+        from sqlalchemy import select
+
+        from opsbackend.models import Visit
+
+        with self.database.transaction(actor="test:factory") as session:
+            visit = session.scalars(
+                select(Visit).where(Visit.course_id == course.id, Visit.kind == kind,
+                                    Visit.status == "unassigned").order_by(Visit.window_start)
+            ).first()
+            visit.unit_id, visit.status = unit_id, "assigned"
+            return visit
+
     def token(self, role: str, name: str | None = None) -> str:
         with self.database.transaction(actor="test:factory") as session:
             _record, raw = tokens.issue_token(session, name=name or f"test {role}", role=role)

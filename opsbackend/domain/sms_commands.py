@@ -147,7 +147,8 @@ def _tokens(body: str) -> list[str]:
     text = re.sub(r"\bLOW BATTERY\b", "LOW_BATTERY", text)
     text = re.sub(r"\bNO FLUSH\b", "NOFLUSH", text)
     text = re.sub(r"\bSIN LAVAR\b", "SINLAVAR", text)
-    return [t for t in re.split(r"[\s,;:.!?]+", text) if t]
+    # Punctuation separates words, except a decimal point or comma inside a number.
+    return [t for t in re.split(r"\s+|(?<!\d)[,;:.!?]+|[,;:.!?]+(?!\d)", text) if t]
 
 
 def _take(tokens: list[str], pattern: re.Pattern) -> int | None:
