@@ -47,6 +47,10 @@ class Settings:
     visit_horizon_hours: int = 72
     interruption_deviation_minutes: int = 240
     clock_skew_seconds: int = 300
+    geocoder: str = "none"
+    nominatim_url: str = "https://nominatim.openstreetmap.org"
+    geocoder_user_agent: str = "opsbackend/0.1 (home infusion operations)"
+    geocoder_min_delay_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -65,6 +69,12 @@ class Settings:
             visit_horizon_hours=_int(env, "VISIT_HORIZON_HOURS", 72),
             interruption_deviation_minutes=_int(env, "INTERRUPTION_DEVIATION_MINUTES", 240),
             clock_skew_seconds=_int(env, "CLOCK_SKEW_SECONDS", 300),
+            geocoder=env.get("GEOCODER", "none").lower(),
+            nominatim_url=env.get("NOMINATIM_URL", "https://nominatim.openstreetmap.org"),
+            geocoder_user_agent=env.get(
+                "GEOCODER_USER_AGENT", "opsbackend/0.1 (home infusion operations)"
+            ),
+            geocoder_min_delay_seconds=float(env.get("GEOCODER_MIN_DELAY_SECONDS", "1.0")),
         )
         settings.validate()
         return settings
@@ -72,6 +82,8 @@ class Settings:
     def validate(self) -> None:
         if self.environment not in ENVIRONMENTS:
             raise ConfigError(f"OPSBACKEND_ENV must be one of {ENVIRONMENTS}")
+        if self.geocoder not in ("none", "nominatim"):
+            raise ConfigError("GEOCODER must be none or nominatim")
         if self.environment == "production":
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ConfigError("SECRET_KEY must be set to 32+ random characters in production")

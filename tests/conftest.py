@@ -15,6 +15,9 @@ from opsbackend.models import SkillRule
 from tests import databases
 from tests.factories import Factory
 
+# Fakes of the outside world, as fixtures.
+pytest_plugins = ("tests.fake_nominatim",)
+
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 # A Monday afternoon in winter (UTC).
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

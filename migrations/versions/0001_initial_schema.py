@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:58:07.500618
+Create Date: 2026-11-24 07:05:12.826762
 
 """
 from typing import Sequence, Union
@@ -36,6 +36,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_event_occurred_at'), ['occurred_at'], unique=False)
         batch_op.create_index('ix_audit_event_record', ['table_name', 'record_id'], unique=False)
 
+    op.create_table('geocode_cache',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('address_key', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_geocode_cache')),
+    sa.UniqueConstraint('address_key', name=op.f('uq_geocode_cache_address_key'))
+    )
     op.create_table('job_run',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('job', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -217,6 +230,7 @@ def upgrade() -> None:
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('geocode_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('geocoded_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('geocode_detail', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('landline_phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('access_notes', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_home_patient_id_patient')),
@@ -724,6 +738,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_job_run_job'))
 
     op.drop_table('job_run')
+    op.drop_table('geocode_cache')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_record')
         batch_op.drop_index(batch_op.f('ix_audit_event_occurred_at'))

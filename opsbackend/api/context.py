@@ -4,6 +4,7 @@ from flask import current_app
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
+from opsbackend.domain import geocoding
 from opsbackend.domain.rules import TimelineRules
 
 
@@ -17,6 +18,16 @@ def clock() -> Clock:
 
 def rules() -> TimelineRules:
     return current_app.extensions["timeline_rules"]
+
+
+def locate_home():
+    """Geocode a home with the configured geocoder, through the address cache."""
+    geocoder = current_app.extensions["geocoder"]
+
+    def locate(home):
+        geocoding.geocode_home(session(), clock(), home, geocoder)
+
+    return locate
 
 
 def commit() -> None:

@@ -38,6 +38,8 @@ class HomeSchema(Schema):
     landline_phone = PhoneNumber(allow_none=True)
     access_notes = fields.String(validate=validate.Length(max=500), allow_none=True)
     geocode_status = one_of(GEOCODE_STATUSES, dump_only=True)
+    geocode_detail = fields.String(dump_only=True)
+    geocoded_at = fields.DateTime(dump_only=True)
 
     @validates_schema
     def lat_and_lon_together(self, data, **_kwargs):
@@ -93,6 +95,7 @@ class PatientChangeSchema(PatientSchema):
 
 class PatientQueryArgs(PageArgs):
     site_id = fields.Integer()
+    geocode_status = one_of(GEOCODE_STATUSES, metadata={"description": "needs_review: check"})
     status = one_of(PATIENT_STATUSES)
     study_code = fields.String()
 
@@ -111,7 +114,7 @@ class Patients(MethodView):
     @blp.response(201, PatientSchema)
     def post(self, data):
         """Enrol a patient, with their home and contacts"""
-        patient = patients.create_patient(context.session(), data)
+        patient = patients.create_patient(context.session(), data, context.locate_home())
         context.commit()
         return patient
 
@@ -129,7 +132,9 @@ class PatientById(MethodView):
     @blp.response(200, PatientSchema)
     def patch(self, changes, patient_id):
         """Change a patient or their home"""
-        patient = patients.update_patient(context.session(), patient_id, changes)
+        patient = patients.update_patient(
+            context.session(), patient_id, changes, context.locate_home()
+        )
         context.commit()
         return patient
 

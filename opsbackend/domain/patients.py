@@ -17,9 +17,11 @@ from opsbackend.models import Contact, Home, Patient, Site
 
 INFANT_MONTHS = 12
 HOME_REQUIRED = ("address_line1", "city", "postal_code")
+ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code", "country")
 
 
-def create_patient(session: Session, data: dict) -> Patient:
+def create_patient(session: Session, data: dict, locate=None) -> Patient:
+    """``locate(home)`` geocodes a home whose address needs coordinates (None: nobody can)."""
     data = dict(data)
     home_data = data.pop("home", None)
     contacts_data = data.pop("contacts", [])
@@ -29,14 +31,14 @@ def create_patient(session: Session, data: dict) -> Patient:
     session.add(patient)
     session.flush()
     if home_data is not None:
-        set_home(session, patient, home_data)
+        set_home(session, patient, home_data, locate)
     for contact_data in contacts_data:
         add_contact(session, patient.id, contact_data)
     session.refresh(patient)
     return patient
 
 
-def update_patient(session: Session, patient_id: int, changes: dict) -> Patient:
+def update_patient(session: Session, patient_id: int, changes: dict, locate=None) -> Patient:
     changes = dict(changes)
     patient = get_or_404(session, Patient, patient_id)
     home_data = changes.pop("home", None)
@@ -49,15 +51,24 @@ def update_patient(session: Session, patient_id: int, changes: dict) -> Patient:
     if patient.date_of_birth is None and patient.age_months is None:
         raise Invalid("give date_of_birth or age_months", field="date_of_birth")
     if home_data is not None:
-        set_home(session, patient, home_data)
+        set_home(session, patient, home_data, locate)
     session.flush()
     session.refresh(patient)
     return patient
 
 
-def set_home(session: Session, patient: Patient, home_data: dict) -> Home:
-    """Create the patient's home, or change it in place (one home per patient)."""
+def set_home(session: Session, patient: Patient, home_data: dict, locate=None) -> Home:
+    """Create the patient's home, or change it in place (one home per patient).
+
+    Coordinates given by the client are taken as they are. A new or changed address
+    without them is geocoded by ``locate``; with no geocoder its old coordinates are
+    dropped and the home needs review, never left pointing at the old place.
+    """
     home = session.scalars(select(Home).where(Home.patient_id == patient.id)).first()
+    moved = home is None or any(
+        field in home_data and home_data[field] != getattr(home, field)
+        for field in ADDRESS_FIELDS
+    )
     if home is None:
         missing = [f for f in HOME_REQUIRED if home_data.get(f) in (None, "")]
         if missing:
@@ -67,8 +78,15 @@ def set_home(session: Session, patient: Patient, home_data: dict) -> Home:
     else:
         apply_changes(home, home_data)
     if "lat" in home_data or "lon" in home_data:
-        # Coordinates given by the client are taken as they are.
         home.geocode_status = "manual" if home.lat is not None else "pending"
+        home.geocode_detail = None
+    elif moved and locate is not None:
+        session.flush()
+        locate(home)
+    elif moved:
+        home.lat = home.lon = None
+        home.geocode_status = "needs_review"
+        home.geocode_detail = "the address has no coordinates and no geocoder is configured"
     session.flush()
     return home
 
@@ -97,9 +115,14 @@ def remove_contact(session: Session, patient_id: int, contact_id: int) -> None:
 
 
 def list_patients(
-    session: Session, *, page: int, page_size: int, site_id=None, status=None, study_code=None
+    session: Session, *, page: int, page_size: int, site_id=None, status=None, study_code=None,
+    geocode_status=None,
 ) -> Page:
     stmt = select(Patient).order_by(Patient.id)
+    if geocode_status is not None:
+        stmt = stmt.join(Home, Home.patient_id == Patient.id).where(
+            Home.geocode_status == geocode_status
+        )
     if site_id is not None:
         stmt = stmt.where(Patient.site_id == site_id)
     if status is not None:

@@ -6,6 +6,7 @@ from opsbackend.models.auth import ApiToken
 from opsbackend.models.base import Record
 from opsbackend.models.callback import CallbackRequest
 from opsbackend.models.course import Bag, Course, CourseEvent, CourseInterruption, PumpReport
+from opsbackend.models.geocode import GeocodeCacheEntry
 from opsbackend.models.job import JobRun, SchedulerHeartbeat
 from opsbackend.models.messaging import InboundMessage, OutboundMessage
 from opsbackend.models.nurse import Nurse
@@ -27,6 +28,7 @@ __all__ = [
     "CourseInterruption",
     "Deviation",
     "EscalationStep",
+    "GeocodeCacheEntry",
     "Home",
     "InboundMessage",
     "JobRun",

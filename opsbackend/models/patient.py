@@ -53,6 +53,8 @@ class Home(Record, table=True):
     lon: float | None = None
     geocode_status: str = Field(default="pending", max_length=20, index=True)
     geocoded_at: datetime | None = None
+    # Why a dispatcher must look at it (ambiguous, not found, geocoder down, ...).
+    geocode_detail: str | None = Field(default=None, max_length=200)
     # The home landline, whose caller ID verifies location in telephony EVV.
     landline_phone: str | None = Field(default=None, max_length=20)
     access_notes: str | None = Field(default=None, max_length=500)
