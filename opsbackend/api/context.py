@@ -30,6 +30,11 @@ def locate_home():
     return locate
 
 
+def travel():
+    """The travel-time estimator (geodesic by default, OSRM when configured)."""
+    return current_app.extensions["travel"]
+
+
 def commit() -> None:
     """The one commit of a request: the change and its audit events together."""
     session().commit()

@@ -3,8 +3,16 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from opsbackend.api import context
-from opsbackend.api.auth import EVERYONE, allow
-from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, skills
+from opsbackend.api.auth import EVERYONE, STAFF, allow
+from opsbackend.api.fields import (
+    PageArgs,
+    one_of,
+    page_of,
+    paging,
+    short_text,
+    skills,
+    utc_datetime,
+)
 from opsbackend.domain import units
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import Unit
@@ -81,3 +89,58 @@ class UnitById(MethodView):
         unit = units.update_unit(context.session(), unit_id, changes)
         context.commit()
         return unit
+
+
+class LocationSchema(Schema):
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    at = utc_datetime(metadata={"description": "when the unit was there (default: now)"})
+
+
+class ShiftExceptionSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    on_date = fields.Date(required=True)
+    starts_at = fields.Time(allow_none=True, load_default=None,
+                            metadata={"description": "empty with ends_at: off all day"})
+    ends_at = fields.Time(allow_none=True, load_default=None)
+    reason = fields.String(validate=validate.Length(max=200), allow_none=True)
+
+
+@blp.route("/<int:unit_id>/location", methods=["POST"])
+class UnitLocation(MethodView):
+    @allow(*STAFF)
+    @blp.arguments(LocationSchema)
+    @blp.response(200, UnitSchema)
+    def post(self, data, unit_id):
+        """Report where the unit is now"""
+        unit = units.record_location(context.session(), context.clock(), unit_id, **data)
+        context.commit()
+        return unit
+
+
+@blp.route("/<int:unit_id>/shift-exceptions", methods=["GET", "POST"])
+class ShiftExceptions(MethodView):
+    @allow(*EVERYONE)
+    @blp.response(200, ShiftExceptionSchema(many=True))
+    def get(self, unit_id):
+        """Dates where the weekly pattern does not apply"""
+        return units.list_shift_exceptions(context.session(), unit_id)
+
+    @allow(*WRITERS)
+    @blp.arguments(ShiftExceptionSchema)
+    @blp.response(201, ShiftExceptionSchema)
+    def post(self, data, unit_id):
+        """Add an exception: other hours on a date, or off all day"""
+        exception = units.add_shift_exception(context.session(), unit_id, data)
+        context.commit()
+        return exception
+
+
+@blp.route("/<int:unit_id>/shift-exceptions/<int:exception_id>", methods=["DELETE"])
+class ShiftExceptionById(MethodView):
+    @allow(*WRITERS)
+    @blp.response(204)
+    def delete(self, unit_id, exception_id):
+        """Remove an exception"""
+        units.remove_shift_exception(context.session(), unit_id, exception_id)
+        context.commit()
