@@ -15,6 +15,7 @@ from opsbackend.clock import Clock
 from opsbackend.config import Settings
 from opsbackend.db import Database
 from opsbackend.geo.geocoder import geocoder_from_settings
+from opsbackend.routing.travel import estimator_from_settings
 
 access_log = logging.getLogger("opsbackend.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.extensions["settings"] = settings
     app.extensions["timeline_rules"] = settings.timeline_rules()
     app.extensions["geocoder"] = geocoder_from_settings(settings)
+    app.extensions["travel"] = estimator_from_settings(settings)
     database = Database(settings.database_url, clock)
     app.extensions["database"] = database
 

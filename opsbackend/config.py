@@ -51,6 +51,9 @@ class Settings:
     nominatim_url: str = "https://nominatim.openstreetmap.org"
     geocoder_user_agent: str = "opsbackend/0.1 (home infusion operations)"
     geocoder_min_delay_seconds: float = 1.0
+    osrm_url: str = ""
+    travel_speed_kmh: float = 50.0
+    travel_road_factor: float = 1.3
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -75,6 +78,9 @@ class Settings:
                 "GEOCODER_USER_AGENT", "opsbackend/0.1 (home infusion operations)"
             ),
             geocoder_min_delay_seconds=float(env.get("GEOCODER_MIN_DELAY_SECONDS", "1.0")),
+            osrm_url=env.get("OSRM_URL", ""),
+            travel_speed_kmh=float(env.get("TRAVEL_SPEED_KMH", "50")),
+            travel_road_factor=float(env.get("TRAVEL_ROAD_FACTOR", "1.3")),
         )
         settings.validate()
         return settings
