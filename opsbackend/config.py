@@ -54,6 +54,13 @@ class Settings:
     osrm_url: str = ""
     travel_speed_kmh: float = 50.0
     travel_road_factor: float = 1.3
+    sms_provider: str = "console"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_from_number: str = ""
+    twilio_api_base_url: str = ""
+    public_base_url: str = ""
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -81,6 +88,13 @@ class Settings:
             osrm_url=env.get("OSRM_URL", ""),
             travel_speed_kmh=float(env.get("TRAVEL_SPEED_KMH", "50")),
             travel_road_factor=float(env.get("TRAVEL_ROAD_FACTOR", "1.3")),
+            sms_provider=env.get("SMS_PROVIDER", "console").lower(),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+            twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
+            twilio_api_base_url=env.get("TWILIO_API_BASE_URL", ""),
+            public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
         )
         settings.validate()
         return settings
@@ -90,6 +104,14 @@ class Settings:
             raise ConfigError(f"OPSBACKEND_ENV must be one of {ENVIRONMENTS}")
         if self.geocoder not in ("none", "nominatim"):
             raise ConfigError("GEOCODER must be none or nominatim")
+        if self.sms_provider not in ("console", "twilio"):
+            raise ConfigError("SMS_PROVIDER must be console or twilio")
+        if self.sms_provider == "twilio" and not (
+            self.twilio_account_sid and self.twilio_auth_token
+            and (self.twilio_messaging_service_sid or self.twilio_from_number)
+        ):
+            raise ConfigError("SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
+                              "and TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
         if self.environment == "production":
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ConfigError("SECRET_KEY must be set to 32+ random characters in production")

@@ -16,7 +16,7 @@ from tests import databases
 from tests.factories import Factory
 
 # Fakes of the outside world, as fixtures.
-pytest_plugins = ("tests.fake_nominatim", "tests.fake_osrm")
+pytest_plugins = ("tests.fake_nominatim", "tests.fake_osrm", "tests.fake_twilio")
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 # A Monday afternoon in winter (UTC).

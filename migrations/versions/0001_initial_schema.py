@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 07:05:12.826762
+Create Date: 2026-11-24 07:28:52.732350
 
 """
 from typing import Sequence, Union
@@ -588,6 +588,7 @@ def upgrade() -> None:
     sa.Column('provider_sid', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('claimed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('last_error_code', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import escalation, templates
+from opsbackend.domain import escalation, outbox, templates
 from opsbackend.domain.errors import Conflict
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.models import Alert, Bag, Nurse, Patient, PumpReport, Site, Visit
@@ -152,8 +152,6 @@ def _notify_rung(session, clock, alert: Alert, step: int) -> int:
     ladder = escalation.ladder_for(session, alert.site_id, alert.kind)
     values = alert_values(session, alert)
     rung = escalation.rung_at(ladder, step)
-    from opsbackend.domain import outbox  # TEMP lazy until the outbox lands
-
     queued = 0
     for phone, language, nurse_id in recipients(session, alert, rung.targets):
         message = outbox.queue_message(

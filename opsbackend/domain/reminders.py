@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import templates
+from opsbackend.domain import outbox, templates
 from opsbackend.models import Contact, Patient, Site, Visit
 
 DAY_BEFORE_AT = time(18, 0)
@@ -70,8 +70,6 @@ def _queue(session, clock, visit, patient, contact, zone, kind) -> int:
         "start": templates.local_clock(visit.window_start, zone),
         "end": templates.local_clock(visit.window_end, zone),
     }
-    from opsbackend.domain import outbox  # TEMP lazy until the outbox lands
-
     message = outbox.queue_message(
         session, clock, to_phone=contact.phone,
         body=templates.render(f"reminder.{kind}", contact.language, **values),

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import alerts, check_ins, sms_commands, templates
+from opsbackend.domain import alerts, check_ins, outbox, sms_commands, templates
 from opsbackend.domain.check_ins import Caller, NoCurrentVisit, SeveralCurrentVisits
 from opsbackend.domain.course_lifecycle import hanging_bag
 from opsbackend.domain.errors import DomainError
@@ -149,13 +149,9 @@ def _from_family(session, clock, contacts: list[Contact], inbound) -> Reply:
     except sms_commands.NotUnderstood:
         verb = None
     if verb == "stop":
-        from opsbackend.domain import outbox
-
         outbox.set_opt_out(session, clock, contact.phone, True)
         return Reply(templates.render("family.stopped", language), "opt_out")
     if verb == "start":
-        from opsbackend.domain import outbox
-
         outbox.set_opt_out(session, clock, contact.phone, False)
         return Reply(templates.render("family.started", language), "opt_in")
     patient = session.get(Patient, contact.patient_id)

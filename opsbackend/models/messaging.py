@@ -33,6 +33,8 @@ class OutboundMessage(Record, table=True):
     provider_sid: str | None = Field(default=None, max_length=64, unique=True)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = None
+    # When a sender took it ("sending"): a row stuck there is checked with the provider.
+    claimed_at: datetime | None = None
     last_error_code: str | None = Field(default=None, max_length=20)
     last_error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = None

@@ -1,0 +1,288 @@
+"""The outbox: every SMS is a row written with its cause, sent later by the sender.
+
+Never twice: a row is claimed (``sending``, committed) before the provider is
+called, so a crash after the call leaves ``sending``, never ``queued``. A row
+stuck in ``sending`` is resolved by the reaper: from the status callback that
+tied a provider SID to it (its ``outbox_id`` rides in the callback URL), or by
+asking the provider for a message with that body to that number since the
+claim; only when the provider has none is it queued again.
+
+Never lost: the row is committed with the change that caused it; transient
+provider errors retry with exponential backoff and jitter; while the provider
+is down the sender pauses, so messages go out in order when it is back.
+"""
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from opsbackend.clock import Clock
+from opsbackend.models import Contact, OutboundMessage, Patient, Site
+from opsbackend.sms.provider import PermanentSmsError, TransientSmsError
+
+log = logging.getLogger("opsbackend.outbox")
+
+MAX_ATTEMPTS = 8
+BASE_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=30)
+# Longer than the provider's HTTP timeout: a row this long in "sending" is stuck.
+STUCK_AFTER = timedelta(minutes=2)
+UNSUBSCRIBED = "21610"  # Twilio: the recipient replied STOP
+STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3,
+               "failed": 3, "suppressed": 3}
+PROVIDER_STATUSES = {"delivered": "delivered", "read": "delivered",
+                     "undelivered": "undelivered", "failed": "failed", "canceled": "failed"}
+
+
+@dataclass
+class SendSummary:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    reaped: int = 0
+    paused: bool = False
+
+
+def queue_message(
+    session: Session, clock: Clock, *, to_phone: str, body: str, template: str,
+    language: str = "en", purpose: str = "info", contact: Contact | None = None,
+    nurse_id=None, visit_id=None, alert_id=None, course_id=None, dedupe_key: str | None = None,
+) -> OutboundMessage | None:
+    """Queue one SMS in the caller's transaction; None when ``dedupe_key`` was queued before."""
+    if dedupe_key is not None and session.scalars(
+        select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)
+    ).first() is not None:
+        return None
+    message = OutboundMessage(
+        to_phone=to_phone, body=body[:1600], template=template, language=language,
+        purpose=purpose, contact_id=contact.id if contact else None, nurse_id=nurse_id,
+        visit_id=visit_id, alert_id=alert_id, course_id=course_id, dedupe_key=dedupe_key,
+    )
+    if _opted_out(session, to_phone):
+        message.status, message.suppressed_reason = "suppressed", "opted_out"
+    elif purpose != "safety" and contact is not None:
+        # Quiet hours hold reminders until morning; safety alerts never wait.
+        message.next_attempt_at = quiet_hours_end(session, clock.now(), contact)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def quiet_hours_end(session: Session, now: datetime, contact: Contact) -> datetime | None:
+    """The end of the contact's quiet hours when ``now`` falls inside them, else None."""
+    zone = ZoneInfo(contact.timezone or _site_timezone(session, contact))
+    local = now.astimezone(zone)
+    start, end = contact.quiet_hours_start, contact.quiet_hours_end
+    if not _inside(local.time(), start, end):
+        return None
+    day = local.date() if local.time() < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, zone)
+
+
+def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
+             max_attempts: int = MAX_ATTEMPTS, status_callback_base: str = "") -> SendSummary:
+    """One pass: resolve stuck rows, then claim and send due messages, oldest first."""
+    summary = SendSummary()
+    summary.reaped = reap_stuck(database, clock, provider)
+    claimed = _claim(database, clock, batch_size)
+    summary.claimed = len(claimed)
+    for position, message_id in enumerate(claimed):
+        outcome = _send_one(database, clock, provider, message_id, max_attempts,
+                            status_callback_base)
+        setattr(summary, outcome, getattr(summary, outcome) + 1)
+        if outcome == "retried":
+            # The provider is struggling: the rest wait, so that order is kept.
+            summary.paused = True
+            _release_claims(database, claimed[position + 1:])
+            break
+    return summary
+
+
+def reap_stuck(database, clock: Clock, provider) -> int:
+    cutoff = clock.now() - STUCK_AFTER
+    with database.transaction(actor="outbox") as session:
+        stuck = session.scalars(
+            select(OutboundMessage).where(OutboundMessage.status == "sending",
+                                          OutboundMessage.claimed_at <= cutoff)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for message in stuck:
+            if message.provider_sid:  # a status callback told us the provider has it
+                message.status = "sent"
+                message.sent_at = message.sent_at or message.claimed_at
+                continue
+            try:
+                found = provider.find_sent(message.to_phone, message.claimed_at
+                                           - timedelta(minutes=1), message.body)
+            except TransientSmsError:
+                continue  # ask again next pass; never guess
+            if found is not None:
+                message.status, message.provider_sid = "sent", found.sid
+                message.sent_at = message.claimed_at
+            else:
+                message.status, message.next_attempt_at = "queued", clock.now()
+        return len(stuck)
+
+
+def record_status_callback(
+    session: Session, clock: Clock, *, outbox_id: int | None, sid: str | None,
+    status: str, error_code: str | None = None,
+) -> OutboundMessage | None:
+    """Twilio's MessageStatus for a message; unknown SIDs are ignored (None)."""
+    message = session.get(OutboundMessage, outbox_id) if outbox_id else None
+    if message is None and sid:
+        message = session.scalars(
+            select(OutboundMessage).where(OutboundMessage.provider_sid == sid)
+        ).first()
+    if message is None or (sid and message.provider_sid not in (None, sid)):
+        return None
+    if sid and message.provider_sid is None:
+        message.provider_sid = sid  # resolves a row left "sending" by a crash
+    new = PROVIDER_STATUSES.get(status, "sent")
+    if STATUS_RANK[new] > STATUS_RANK[message.status] or (
+        message.status == "sent" and new != "sent"
+    ):
+        message.status = new
+        now = clock.now()
+        if new == "sent":
+            message.sent_at = message.sent_at or now
+        if new == "delivered":
+            message.delivered_at = now
+    if error_code:
+        message.last_error_code = str(error_code)[:20]
+        if str(error_code) == UNSUBSCRIBED:
+            set_opt_out(session, clock, message.to_phone, True)
+    session.flush()
+    return message
+
+
+def set_opt_out(session: Session, clock: Clock, phone: str, opted_out: bool) -> int:
+    """STOP / START for every contact on this phone; queued messages to it are suppressed.
+
+    Carriers block every message to a number that replied STOP, safety ones too:
+    those are suppressed as well and the people on the alert's ladder still get theirs.
+    """
+    contacts = session.scalars(select(Contact).where(Contact.phone == phone)).all()
+    for contact in contacts:
+        if contact.opted_out != opted_out:
+            contact.opted_out = opted_out
+            contact.opted_out_at = clock.now() if opted_out else None
+    if opted_out:
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.to_phone == phone, OutboundMessage.status == "queued")
+            .values(status="suppressed", suppressed_reason="opted_out")
+        )
+    session.flush()
+    return len(contacts)
+
+
+def backoff(attempts: int, rng=random.random) -> timedelta:
+    """Exponential, capped, with full jitter on the upper half."""
+    delay = min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return delay / 2 + delay / 2 * rng()
+
+
+def _claim(database, clock: Clock, limit: int) -> list[int]:
+    now = clock.now()
+    with database.transaction(actor="outbox") as session:
+        due = session.scalars(
+            select(OutboundMessage.id)
+            .where(OutboundMessage.status == "queued",
+                   (OutboundMessage.next_attempt_at.is_(None))
+                   | (OutboundMessage.next_attempt_at <= now))
+            .order_by(OutboundMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed = []
+        for message_id in due:
+            # Compare-and-set: on SQLite (no row locks) a second sender's update finds nothing.
+            result = session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == message_id, OutboundMessage.status == "queued")
+                .values(status="sending", claimed_at=now,
+                        attempts=OutboundMessage.attempts + 1)
+            )
+            if result.rowcount == 1:
+                claimed.append(message_id)
+        return claimed
+
+
+def _send_one(database, clock, provider, message_id, max_attempts, callback_base) -> str:
+    with database.transaction(actor="outbox") as session:
+        message = session.get(OutboundMessage, message_id)
+        to, body = message.to_phone, message.body
+        if _opted_out(session, to):  # STOP arrived after the claim
+            message.status, message.suppressed_reason = "suppressed", "opted_out"
+            return "suppressed"
+    callback = f"{callback_base}/twilio/status?outbox_id={message_id}" if callback_base else None
+    try:
+        result = provider.send(to, body, callback)
+    except TransientSmsError as exc:
+        if exc.maybe_sent:
+            log.warning("send outcome unknown; the reaper will check",
+                        extra={"outbox_id": message_id})
+            return "retried"
+        return _record_failure(database, clock, message_id, exc, max_attempts)
+    except PermanentSmsError as exc:
+        return _record_failure(database, clock, message_id, exc, max_attempts)
+    with database.transaction(actor="outbox") as session:
+        message = session.get(OutboundMessage, message_id)
+        message.provider_sid = message.provider_sid or result.sid
+        message.sent_at = clock.now()
+        message.status = "delivered" if result.status == "delivered" else "sent"
+        if message.status == "delivered":
+            message.delivered_at = clock.now()
+    return "sent"
+
+
+def _record_failure(database, clock, message_id, exc, max_attempts) -> str:
+    with database.transaction(actor="outbox") as session:
+        message = session.get(OutboundMessage, message_id)
+        message.last_error = str(exc)[:500]
+        message.last_error_code = getattr(exc, "code", None)
+        if isinstance(exc, PermanentSmsError) or message.attempts >= max_attempts:
+            message.status = "failed"
+            if message.last_error_code == UNSUBSCRIBED:
+                set_opt_out(session, clock, message.to_phone, True)
+            return "failed"
+        message.status = "queued"
+        message.next_attempt_at = clock.now() + backoff(message.attempts)
+        return "retried"
+
+
+def _release_claims(database, message_ids: list[int]) -> None:
+    """Rows this pass claimed but did not try go back, their attempt not counted."""
+    if not message_ids:
+        return
+    with database.transaction(actor="outbox") as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(message_ids), OutboundMessage.status == "sending")
+            .values(status="queued", attempts=OutboundMessage.attempts - 1)
+        )
+
+
+def _opted_out(session: Session, phone: str) -> bool:
+    return session.scalars(
+        select(Contact.id).where(Contact.phone == phone, Contact.opted_out.is_(True))
+    ).first() is not None
+
+
+def _site_timezone(session: Session, contact: Contact) -> str:
+    patient = session.get(Patient, contact.patient_id)
+    return session.get(Site, patient.site_id).timezone
+
+
+def _inside(moment: time, start: time, end: time) -> bool:
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end  # quiet hours across midnight

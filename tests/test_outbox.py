@@ -1,0 +1,309 @@
+"""The outbox through the real Twilio SDK against the fake Twilio."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from opsbackend.domain import outbox
+from opsbackend.models import Contact, OutboundMessage
+
+NURSE_PHONE = "+12135550131"
+
+
+def queue(database, clock, to=NURSE_PHONE, body="hello", **kwargs):
+    kwargs.setdefault("purpose", "safety")
+    with database.transaction() as session:
+        contact = kwargs.pop("contact", None)
+        if contact is not None:
+            contact = session.get(Contact, contact.id)
+        message = outbox.queue_message(session, clock, to_phone=to, body=body, template="t",
+                                       contact=contact, **kwargs)
+        return message.id if message else None
+
+
+def row(database, message_id) -> OutboundMessage:
+    with database.new_session() as session:
+        return session.get(OutboundMessage, message_id)
+
+
+def send(database, clock, provider):
+    return outbox.send_due(database, clock, provider)
+
+
+def test_a_queued_message_is_sent_once_with_its_sid(database, clock, twilio_provider,
+                                                    fake_twilio):
+    message_id = queue(database, clock, body="Bag change missed")
+
+    first = send(database, clock, twilio_provider)
+    second = send(database, clock, twilio_provider)
+
+    sent = row(database, message_id)
+    assert (first.sent, second.claimed) == (1, 0)
+    assert sent.status == "sent" and sent.provider_sid.startswith("SM")
+    assert sent.provider_sid == fake_twilio.messages[0]["sid"]
+    assert fake_twilio.bodies_to(NURSE_PHONE) == ["Bag change missed"]
+
+
+@pytest.mark.parametrize("failure", ["500", "429"])
+def test_transient_errors_retry_with_backoff(database, clock, twilio_provider, fake_twilio,
+                                             failure):
+    message_id = queue(database, clock)
+    fake_twilio.fail_next(failure)
+
+    send(database, clock, twilio_provider)
+    waiting = row(database, message_id)
+    send(database, clock, twilio_provider)  # too early: nothing happens
+    clock.advance(minutes=1)
+    send(database, clock, twilio_provider)
+
+    assert waiting.status == "queued" and waiting.last_error_code == f"{failure}00"
+    assert timedelta(seconds=15) <= waiting.next_attempt_at - clock.now() + timedelta(
+        minutes=1) <= timedelta(seconds=30)
+    assert row(database, message_id).status == "sent"
+    assert len(fake_twilio.messages) == 1
+
+
+def test_a_timeout_is_resolved_by_the_reaper_without_a_second_send(database, clock,
+                                                                   twilio_provider,
+                                                                   fake_twilio):
+    message_id = queue(database, clock, body="accepted but no answer")
+    fake_twilio.fail_next("accept_then_timeout")
+
+    send(database, clock, twilio_provider)
+    assert row(database, message_id).status == "sending"
+    clock.advance(minutes=3)
+    send(database, clock, twilio_provider)
+
+    resolved = row(database, message_id)
+    assert resolved.status == "sent"
+    assert resolved.provider_sid == fake_twilio.messages[0]["sid"]
+    assert len(fake_twilio.messages) == 1
+
+
+def test_a_timeout_before_twilio_took_it_is_sent_again(database, clock, twilio_provider,
+                                                       fake_twilio):
+    message_id = queue(database, clock, body="never arrived")
+    fake_twilio.fail_next("timeout")
+
+    send(database, clock, twilio_provider)
+    clock.advance(minutes=3)
+    send(database, clock, twilio_provider)  # the reaper finds nothing at Twilio: queued again
+    send(database, clock, twilio_provider)
+
+    assert row(database, message_id).status == "sent"
+    assert fake_twilio.bodies_to(NURSE_PHONE) == ["never arrived"]
+
+
+def test_a_crash_after_the_provider_call_never_sends_twice(database, clock, twilio_provider,
+                                                           fake_twilio):
+    message_id = queue(database, clock, body="exactly once")
+
+    class CrashAfterSending:
+        """Sends for real, then dies before the outbox can record it."""
+
+        name = "crashing"
+
+        def send(self, to, body, callback):
+            twilio_provider.send(to, body, callback)
+            raise SystemExit("killed after the provider call")
+
+        def find_sent(self, *args):
+            return twilio_provider.find_sent(*args)
+
+    with pytest.raises(SystemExit):
+        send(database, clock, CrashAfterSending())
+    # The process restarts; the row is still "sending" until the reaper looks.
+    send(database, clock, twilio_provider)
+    clock.advance(minutes=3)
+    send(database, clock, twilio_provider)
+    send(database, clock, twilio_provider)
+
+    assert row(database, message_id).status == "sent"
+    assert fake_twilio.bodies_to(NURSE_PHONE) == ["exactly once"]
+
+
+def test_a_status_callback_settles_a_crashed_row_before_the_reaper(database, clock,
+                                                                   twilio_provider,
+                                                                   fake_twilio):
+    message_id = queue(database, clock, body="callback first")
+    fake_twilio.fail_next("accept_then_timeout")
+    send(database, clock, twilio_provider)
+    sid = fake_twilio.messages[0]["sid"]
+
+    with database.transaction() as session:
+        outbox.record_status_callback(session, clock, outbox_id=message_id, sid=sid,
+                                      status="delivered")
+
+    settled = row(database, message_id)
+    assert (settled.status, settled.provider_sid) == ("delivered", sid)
+    assert settled.delivered_at == clock.now()
+
+
+def test_an_invalid_number_fails_at_once(database, clock, twilio_provider, fake_twilio):
+    message_id = queue(database, clock)
+    fake_twilio.fail_next("21211")
+
+    summary = send(database, clock, twilio_provider)
+
+    failed = row(database, message_id)
+    assert summary.failed == 1
+    assert (failed.status, failed.last_error_code, failed.attempts) == ("failed", "21211", 1)
+
+
+def test_an_unsubscribed_recipient_fails_and_is_opted_out(database, clock, factory,
+                                                          twilio_provider, fake_twilio):
+    patient = factory.patient()
+    contact = patient.contacts[0]
+    message_id = queue(database, clock, to=contact.phone, purpose="info")
+    later_id = queue(database, clock, to=contact.phone, purpose="info", body="later")
+    fake_twilio.fail_next("21610")
+
+    send(database, clock, twilio_provider)
+
+    assert row(database, message_id).status == "failed"
+    assert row(database, later_id).status == "suppressed"
+    with database.new_session() as session:
+        assert session.get(Contact, contact.id).opted_out is True
+    afterwards = queue(database, clock, to=contact.phone, body="afterwards")
+    assert row(database, afterwards).status == "suppressed"
+    assert len(fake_twilio.messages) == 0
+
+
+def test_retries_stop_after_the_limit(database, clock, twilio_provider, fake_twilio):
+    message_id = queue(database, clock)
+    fake_twilio.fail_next("500", times=20)
+
+    for _ in range(outbox.MAX_ATTEMPTS + 2):
+        send(database, clock, twilio_provider)
+        clock.advance(hours=1)
+
+    failed = row(database, message_id)
+    assert (failed.status, failed.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+
+
+def test_an_outage_keeps_messages_and_their_order(database, clock, twilio_provider,
+                                                  fake_twilio):
+    ids = [queue(database, clock, body=f"alert {n}") for n in range(5)]
+    fake_twilio.fail_next("500", times=4)
+
+    for _ in range(10):
+        send(database, clock, twilio_provider)
+        clock.advance(minutes=5)
+
+    assert fake_twilio.bodies_to(NURSE_PHONE) == [f"alert {n}" for n in range(5)]
+    assert {row(database, i).status for i in ids} == {"sent"}
+
+
+def test_a_reminder_waits_for_the_end_of_quiet_hours(database, clock, factory):
+    patient = factory.patient()  # Los Angeles; quiet hours 21:00-07:00
+    contact = patient.contacts[0]
+    clock.set(datetime(2026, 3, 3, 6, 30, tzinfo=UTC))  # 22:30 in Los Angeles
+
+    reminder = row(database, queue(database, clock, to=contact.phone, contact=contact,
+                                   purpose="reminder"))
+    safety = row(database, queue(database, clock, to=contact.phone, contact=contact,
+                                 purpose="safety"))
+
+    assert reminder.next_attempt_at == datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # 07:00 PST
+    assert safety.next_attempt_at is None
+
+
+def test_quiet_hours_follow_the_contacts_own_time_zone(database, clock, factory):
+    patient = factory.patient(contacts=[{"name": "Ana", "relationship": "aunt",
+                                         "phone": "+16095550120",
+                                         "timezone": "America/New_York"}])
+    contact = patient.contacts[0]
+    clock.set(datetime(2026, 3, 3, 3, 0, tzinfo=UTC))  # 22:00 New York, 19:00 Los Angeles
+
+    reminder = row(database, queue(database, clock, to=contact.phone, contact=contact,
+                                   purpose="reminder"))
+
+    assert reminder.next_attempt_at == datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+
+
+def test_stop_suppresses_every_later_message_and_start_restores(database, clock, factory):
+    patient = factory.patient()
+    contact = patient.contacts[0]
+    queued = queue(database, clock, to=contact.phone, contact=contact, purpose="reminder")
+
+    with database.transaction() as session:
+        outbox.set_opt_out(session, clock, contact.phone, True)
+    after_stop = queue(database, clock, to=contact.phone, contact=contact, purpose="reminder",
+                       body="after stop")
+    with database.transaction() as session:
+        outbox.set_opt_out(session, clock, contact.phone, False)
+    after_start = queue(database, clock, to=contact.phone, contact=contact, purpose="reminder",
+                        body="after start")
+
+    assert row(database, queued).status == "suppressed"
+    assert row(database, after_stop).suppressed_reason == "opted_out"
+    assert row(database, after_start).status == "queued"
+
+
+def test_the_same_dedupe_key_queues_once(database, clock):
+    first = queue(database, clock, dedupe_key="alert:1:step:0:+12135550131")
+    second = queue(database, clock, dedupe_key="alert:1:step:0:+12135550131")
+
+    assert first is not None and second is None
+
+
+def test_status_callbacks_never_go_backwards(database, clock, twilio_provider):
+    message_id = queue(database, clock)
+    send(database, clock, twilio_provider)
+    sid = row(database, message_id).provider_sid
+
+    with database.transaction() as session:
+        outbox.record_status_callback(session, clock, outbox_id=None, sid=sid,
+                                      status="delivered")
+        outbox.record_status_callback(session, clock, outbox_id=None, sid=sid, status="sent")
+        unknown = outbox.record_status_callback(session, clock, outbox_id=None, sid="SMnope",
+                                                status="delivered")
+
+    assert row(database, message_id).status == "delivered"
+    assert unknown is None
+
+
+def test_the_console_provider_logs_and_delivers(database, clock, caplog):
+    from opsbackend.sms.console_provider import ConsoleSmsProvider
+
+    message_id = queue(database, clock, body="to the log")
+    caplog.set_level("INFO", logger="opsbackend.sms")
+
+    send(database, clock, ConsoleSmsProvider())
+
+    assert row(database, message_id).status == "delivered"
+    assert any(getattr(r, "body", None) == "to the log" for r in caplog.records)
+
+
+@pytest.mark.postgres_only
+def test_two_senders_racing_send_each_message_once(database, clock, twilio_provider,
+                                                   fake_twilio):
+    ids = [queue(database, clock, body=f"m{n}") for n in range(60)]
+    barrier = threading.Barrier(2)
+
+    def sender():
+        barrier.wait()
+        for _ in range(5):
+            outbox.send_due(database, clock, twilio_provider, batch_size=10)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    bodies = [m["body"] for m in fake_twilio.messages]
+    assert sorted(bodies) == sorted(f"m{n}" for n in range(60))
+    with database.new_session() as session:
+        statuses = set(session.scalars(select(OutboundMessage.status)
+                                       .where(OutboundMessage.id.in_(ids))))
+    assert statuses == {"sent"}
+
+
+def test_backoff_grows_and_is_capped():
+    assert outbox.backoff(1, rng=lambda: 0) == timedelta(seconds=15)
+    assert outbox.backoff(3, rng=lambda: 1) == timedelta(minutes=2)
+    assert outbox.backoff(30, rng=lambda: 1) == outbox.MAX_BACKOFF
+
