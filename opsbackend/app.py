@@ -15,6 +15,9 @@ from opsbackend.clock import Clock
 from opsbackend.config import Settings
 from opsbackend.db import Database
 from opsbackend.geo.geocoder import geocoder_from_settings
+from opsbackend.phone import sms as phone_sms
+from opsbackend.phone import status as phone_status
+from opsbackend.phone import voice as phone_voice
 from opsbackend.routing.travel import estimator_from_settings
 
 access_log = logging.getLogger("opsbackend.access")
@@ -49,6 +52,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     init_api(app)
     app.register_blueprint(health.blp)
+    for phone_blueprint in (phone_sms.blp, phone_voice.blp, phone_status.blp):
+        app.register_blueprint(phone_blueprint)
     app.before_request(_start_request)
     app.before_request(enforce_access_policy)
     app.after_request(_finish_request)

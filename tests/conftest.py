@@ -19,6 +19,8 @@ from tests.factories import Factory
 pytest_plugins = ("tests.fake_nominatim", "tests.fake_osrm", "tests.fake_twilio")
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# Signs and checks the inbound webhooks in tests (the fake Twilio has its own).
+TWILIO_TOKEN = "webhook-signing-token-for-tests"
 # A Monday afternoon in winter (UTC).
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -65,7 +67,8 @@ def clock():
 
 @pytest.fixture
 def settings(database_url):
-    return Settings(environment="test", database_url=database_url, secret_key=TEST_SECRET)
+    return Settings(environment="test", database_url=database_url, secret_key=TEST_SECRET,
+                    twilio_auth_token=TWILIO_TOKEN)
 
 
 @pytest.fixture

@@ -14,6 +14,13 @@ EXPECTED_PUBLIC = {
     "api_docs_assets.static",
     "health.healthz",
     "health.readyz",
+    # No bearer token: Twilio's signature is their credential (tests/test_twilio_webhooks.py).
+    "twilio_sms.inbound_sms",
+    "twilio_status.status_callback",
+    "twilio_voice.greeting",
+    "twilio_voice.visit",
+    "twilio_voice.action",
+    "twilio_voice.alarm",
 }
 
 
