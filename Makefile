@@ -20,11 +20,12 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -c "import opsbackend.app, pytest"
 	touch $(INSTALLED)
 
-## make run: migrate a local SQLite database, load the demo data, serve on PORT (8000).
+## make run: migrate a local SQLite database, load the demo data, serve on PORT (8000)
+## with the scheduler in the same process and SMS written to the console.
 run: $(INSTALLED)
 	$(BIN)/opsbackend db upgrade
 	$(BIN)/opsbackend seed-demo
-	$(BIN)/opsbackend serve
+	$(BIN)/opsbackend serve --with-scheduler
 
 ## make test: ruff, then the suite on SQLite, then on PostgreSQL when reachable
 ## (REQUIRE_POSTGRES=1 makes an unreachable PostgreSQL a failure).

@@ -11,7 +11,14 @@ from datetime import timedelta
 from sqlalchemy import delete
 
 from jobs.runner import JobResult
-from opsbackend.domain import alert_scans, alerts, course_lifecycle, reminders, visit_schedule
+from opsbackend.domain import (
+    alert_scans,
+    alerts,
+    course_lifecycle,
+    outbox,
+    reminders,
+    visit_schedule,
+)
 from opsbackend.domain.visits import mark_missed_visits
 from opsbackend.models import JobRun
 
@@ -65,10 +72,9 @@ def course_completion(session, clock, context) -> JobResult:
 
 
 def outbox_sender(database, clock, context) -> JobResult:
-    from opsbackend.domain import outbox
-
-    summary = outbox.send_due(database, clock, context.sms_provider)
-    return JobResult(examined=summary.claimed)
+    summary = outbox.send_due(database, clock, context.sms_provider,
+                              status_callback_base=context.status_callback_base)
+    return JobResult(examined=summary.claimed + summary.reaped)
 
 
 JOBS = (

@@ -29,6 +29,7 @@ class JobContext:
     timeline_rules: TimelineRules
     alert_rules: AlertRules
     sms_provider: object
+    status_callback_base: str = ""
 
 
 class Leadership:

@@ -28,8 +28,10 @@ def _database():
 @click.option("--host", default=None, help="Interface to bind (default HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default PORT or 8000).")
 @click.option("--workers", type=int, default=None, help="Worker processes (WEB_CONCURRENCY).")
+@click.option("--with-scheduler", is_flag=True,
+              help="Also run the scheduler in this process (one command for a local run).")
 @with_appcontext
-def serve(host, port, workers):
+def serve(host, port, workers, with_scheduler):
     """Serve the API with gunicorn."""
     from opsbackend.server import serve as run_server
 
@@ -37,7 +39,59 @@ def serve(host, port, workers):
     host = host or settings.host
     port = port or settings.port
     click.echo(f"opsbackend on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
-    run_server(host=host, port=port, workers=workers or settings.web_concurrency)
+    scheduler = None
+    if with_scheduler:
+        from jobs.scheduler import build_scheduler
+
+        scheduler = build_scheduler(_database(), _database().clock, job_context(), blocking=False)
+        scheduler.start()
+        click.echo("scheduler running in this process")
+    try:
+        run_server(host=host, port=port, workers=workers or settings.web_concurrency)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@main.command()
+@with_appcontext
+def scheduler():
+    """Run the scheduler (one leads at a time; start several for a standby)."""
+    from jobs.scheduler import build_scheduler
+
+    click.echo("scheduler starting")
+    build_scheduler(_database(), _database().clock, job_context(), blocking=True).start()
+
+
+def job_context():
+    from jobs.scheduler import JobContext
+    from opsbackend.sms.factory import provider_from_settings
+
+    settings = _settings()
+    return JobContext(timeline_rules=settings.timeline_rules(),
+                      alert_rules=settings.alert_rules(),
+                      sms_provider=provider_from_settings(settings),
+                      status_callback_base=settings.public_base_url)
+
+
+@main.group("outbox")
+def outbox_group():
+    """The SMS outbox."""
+
+
+@outbox_group.command("send")
+@with_appcontext
+def outbox_send():
+    """One pass of the sender: send what is due, settle what is stuck."""
+    from dataclasses import asdict
+
+    from opsbackend.domain import outbox
+    from opsbackend.sms.factory import provider_from_settings
+
+    settings = _settings()
+    summary = outbox.send_due(_database(), _database().clock, provider_from_settings(settings),
+                              status_callback_base=settings.public_base_url)
+    click.echo(json.dumps(asdict(summary)))
 
 
 @main.group()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from opsbackend.domain.rules import TimelineRules
+from opsbackend.domain.rules import AlertRules, TimelineRules
 
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"
 ENVIRONMENTS = ("development", "test", "production")
@@ -61,6 +61,10 @@ class Settings:
     twilio_from_number: str = ""
     twilio_api_base_url: str = ""
     public_base_url: str = ""
+    missed_bag_grace_minutes: int = 15
+    at_risk_lead_minutes: int = 60
+    pump_alarm_unresolved_minutes: int = 30
+    unassigned_visit_within_hours: int = 12
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -95,6 +99,10 @@ class Settings:
             twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL", ""),
             public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+            missed_bag_grace_minutes=_int(env, "MISSED_BAG_GRACE_MINUTES", 15),
+            at_risk_lead_minutes=_int(env, "AT_RISK_LEAD_MINUTES", 60),
+            pump_alarm_unresolved_minutes=_int(env, "PUMP_ALARM_UNRESOLVED_MINUTES", 30),
+            unassigned_visit_within_hours=_int(env, "UNASSIGNED_VISIT_WITHIN_HOURS", 12),
         )
         settings.validate()
         return settings
@@ -123,6 +131,14 @@ class Settings:
             visit_horizon=timedelta(hours=self.visit_horizon_hours),
             interruption_deviation_after=timedelta(minutes=self.interruption_deviation_minutes),
             clock_skew=timedelta(seconds=self.clock_skew_seconds),
+        )
+
+    def alert_rules(self) -> AlertRules:
+        return AlertRules(
+            missed_bag_grace=timedelta(minutes=self.missed_bag_grace_minutes),
+            at_risk_lead=timedelta(minutes=self.at_risk_lead_minutes),
+            pump_alarm_unresolved_after=timedelta(minutes=self.pump_alarm_unresolved_minutes),
+            unassigned_visit_within=timedelta(hours=self.unassigned_visit_within_hours),
         )
 
     @property
