@@ -171,16 +171,22 @@ def test_an_unsubscribed_recipient_fails_and_is_opted_out(database, clock, facto
     assert len(fake_twilio.messages) == 0
 
 
-def test_retries_stop_after_the_limit(database, clock, twilio_provider, fake_twilio):
-    message_id = queue(database, clock)
-    fake_twilio.fail_next("500", times=20)
+def test_retries_stop_after_the_limit_but_not_for_safety(database, clock, twilio_provider,
+                                                         fake_twilio):
+    message_id = queue(database, clock, purpose="info")
+    safety_id = queue(database, clock, purpose="safety", body="keeps trying")
+    fake_twilio.fail_next("500", times=outbox.MAX_ATTEMPTS + 3)
 
     for _ in range(outbox.MAX_ATTEMPTS + 2):
+        send(database, clock, twilio_provider)
+        clock.advance(hours=1)
+    for _ in range(3):
         send(database, clock, twilio_provider)
         clock.advance(hours=1)
 
     failed = row(database, message_id)
     assert (failed.status, failed.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+    assert row(database, safety_id).status == "sent"
 
 
 def test_an_outage_keeps_messages_and_their_order(database, clock, twilio_provider,
@@ -305,5 +311,5 @@ def test_two_senders_racing_send_each_message_once(database, clock, twilio_provi
 def test_backoff_grows_and_is_capped():
     assert outbox.backoff(1, rng=lambda: 0) == timedelta(seconds=15)
     assert outbox.backoff(3, rng=lambda: 1) == timedelta(minutes=2)
-    assert outbox.backoff(30, rng=lambda: 1) == outbox.MAX_BACKOFF
+    assert outbox.backoff(30, rng=lambda: 1) == outbox.MAX_BACKOFF == timedelta(minutes=5)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 07:28:52.732350
+Create Date: 2026-11-24 07:41:35.902410
 
 """
 from typing import Sequence, Union

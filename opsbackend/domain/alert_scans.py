@@ -10,6 +10,7 @@ from sqlmodel import Session
 from opsbackend.clock import Clock
 from opsbackend.domain import alerts, templates
 from opsbackend.domain.bags import due_bags
+from opsbackend.domain.course_progress import course_progress
 from opsbackend.domain.pump_reports import unresolved_alarm
 from opsbackend.domain.rules import DEFAULT_ALERT_RULES, AlertRules
 from opsbackend.models import Alert, Bag, Course, Patient, PumpReport, Site, Visit
@@ -37,6 +38,8 @@ def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_
     for bag in due_bags(session, now + rules.at_risk_lead):
         result.examined += 1
         course = session.get(Course, bag.course_id)
+        if bag.due_at >= course_progress(session, course, now).projected_end_at:
+            continue  # the course ends with this bag: a disconnect, not a change, is due
         patient = session.get(Patient, course.patient_id)
         visit = _bag_change_visit(session, bag)
         if bag.due_at + rules.missed_bag_grace <= now:

@@ -20,7 +20,8 @@ from opsbackend.models import CheckIn, Course, Home, Nurse, Visit
 
 # A visit counts as "current" for a nurse from this long before its window to this long after.
 CURRENT_MARGIN = timedelta(hours=12)
-ACTIVE_VISIT_STATUSES = ("unassigned", "assigned", "en_route", "on_site")
+# A visit marked missed can still be checked into: the bag still has to be changed.
+ACTIVE_VISIT_STATUSES = ("unassigned", "assigned", "en_route", "on_site", "missed")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def current_visits(session: Session, clock: Clock, nurse: Nurse) -> list[Visit]:
     return list(session.scalars(
         select(Visit).where(
             Visit.unit_id == nurse.unit_id,
-            Visit.status.in_(("assigned", "en_route", "on_site")),
+            Visit.status.in_(("assigned", "en_route", "on_site", "missed")),
             Visit.window_start <= now + CURRENT_MARGIN,
             Visit.window_end >= now - CURRENT_MARGIN,
         ).order_by(Visit.window_start)

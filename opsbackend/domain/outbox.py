@@ -22,14 +22,16 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.models import Contact, OutboundMessage, Patient, Site
+from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site
 from opsbackend.sms.provider import PermanentSmsError, TransientSmsError
 
 log = logging.getLogger("opsbackend.outbox")
 
-MAX_ATTEMPTS = 8
+# Non-safety messages give up after this many tries (about 1.5 hours of trying).
+MAX_ATTEMPTS = 20
 BASE_BACKOFF = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(minutes=30)
+# Short: during an outage the whole queue waits on this (see _provider_on_hold).
+MAX_BACKOFF = timedelta(minutes=5)
 # Longer than the provider's HTTP timeout: a row this long in "sending" is stuck.
 STUCK_AFTER = timedelta(minutes=2)
 UNSUBSCRIBED = "21610"  # Twilio: the recipient replied STOP
@@ -193,6 +195,8 @@ def backoff(attempts: int, rng=random.random) -> timedelta:
 def _claim(database, clock: Clock, limit: int) -> list[int]:
     now = clock.now()
     with database.transaction(actor="outbox") as session:
+        if _provider_on_hold(session, now):
+            return []
         due = session.scalars(
             select(OutboundMessage.id)
             .where(OutboundMessage.status == "queued",
@@ -223,6 +227,9 @@ def _send_one(database, clock, provider, message_id, max_attempts, callback_base
         if _opted_out(session, to):  # STOP arrived after the claim
             message.status, message.suppressed_reason = "suppressed", "opted_out"
             return "suppressed"
+        if _alert_closed(session, message):  # someone acted before it went out
+            message.status, message.suppressed_reason = "suppressed", "alert_closed"
+            return "suppressed"
     callback = f"{callback_base}/twilio/status?outbox_id={message_id}" if callback_base else None
     try:
         result = provider.send(to, body, callback)
@@ -249,7 +256,10 @@ def _record_failure(database, clock, message_id, exc, max_attempts) -> str:
         message = session.get(OutboundMessage, message_id)
         message.last_error = str(exc)[:500]
         message.last_error_code = getattr(exc, "code", None)
-        if isinstance(exc, PermanentSmsError) or message.attempts >= max_attempts:
+        # Safety messages are never given up on for a transient error: they wait out the
+        # outage. Others fail after max_attempts.
+        gave_up = message.purpose != "safety" and message.attempts >= max_attempts
+        if isinstance(exc, PermanentSmsError) or gave_up:
             message.status = "failed"
             if message.last_error_code == UNSUBSCRIBED:
                 set_opt_out(session, clock, message.to_phone, True)
@@ -269,6 +279,24 @@ def _release_claims(database, message_ids: list[int]) -> None:
             .where(OutboundMessage.id.in_(message_ids), OutboundMessage.status == "sending")
             .values(status="queued", attempts=OutboundMessage.attempts - 1)
         )
+
+
+def _provider_on_hold(session: Session, now: datetime) -> bool:
+    """A message waiting out a transient provider error holds the queue behind it, so
+    that after an outage everything goes out oldest first (the hold is its backoff)."""
+    return session.scalars(
+        select(OutboundMessage.id).where(
+            OutboundMessage.status == "queued", OutboundMessage.attempts > 0,
+            OutboundMessage.last_error_code.is_not(None), OutboundMessage.next_attempt_at > now,
+        ).limit(1)
+    ).first() is not None
+
+
+def _alert_closed(session: Session, message: OutboundMessage) -> bool:
+    if message.alert_id is None:
+        return False
+    alert = session.get(Alert, message.alert_id)
+    return alert is not None and alert.status != "open"
 
 
 def _opted_out(session: Session, phone: str) -> bool:

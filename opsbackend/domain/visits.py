@@ -18,7 +18,8 @@ TRANSITIONS = {
     "on_site": {"completed", "cancelled"},
     "completed": set(),
     "cancelled": set(),
-    "missed": set(),
+    # Late is not never: a nurse who arrives after the window still records the visit.
+    "missed": {"on_site", "completed"},
 }
 # A visit still not done this long after its window closed is missed.
 MISSED_AFTER = timedelta(minutes=15)

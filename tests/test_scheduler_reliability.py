@@ -1,0 +1,273 @@
+"""Exactly once, with one scheduler or many; nothing lost when one dies."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from jobs.definitions import JOBS
+from jobs.leader import FileLeaderLock, PostgresLeaderLock, leader_lock_for
+from jobs.runner import run_job
+from jobs.scheduler import JobContext, Leadership
+from opsbackend.domain.rules import AlertRules, TimelineRules
+from opsbackend.models import Alert, Deviation, OutboundMessage, SchedulerHeartbeat
+from tests.factories import count_rows
+from tests.phone import sms
+
+BY_NAME = {job.name: job for job in JOBS}
+SCAN_AND_SEND = ("missed_bag_changes", "escalation", "outbox_sender")
+
+
+def tick(database, clock, context, names=SCAN_AND_SEND):
+    for name in names:
+        run_job(database, clock, BY_NAME[name], context)
+
+
+@pytest.fixture
+def context(twilio_provider):
+    return JobContext(TimelineRules(), AlertRules(), twilio_provider)
+
+
+@pytest.fixture
+def late_bags(factory, clock):
+    """Three 24 h courses whose visits a unit with a nurse has."""
+    unit = factory.unit()
+    factory.nurse(unit_id=unit.id, phone="+12135550131")
+    courses = [factory.active_course(bag_interval_hours=24) for _ in range(3)]
+    for course in courses:
+        factory.assigned_visit(course, unit.id)
+    return courses
+
+
+def test_the_file_lock_lets_one_lead_and_the_standby_take_over(tmp_path):
+    leader, standby = FileLeaderLock(tmp_path / "s.lock"), FileLeaderLock(tmp_path / "s.lock")
+
+    assert leader.acquire() and leader.acquire()
+    assert not standby.acquire()
+    leader.release()  # the leader dies: the kernel drops its lock
+    assert standby.acquire()
+
+
+@pytest.mark.postgres_only
+def test_the_advisory_lock_lets_one_lead_and_the_standby_take_over(database_url):
+    leader, standby = PostgresLeaderLock(database_url), PostgresLeaderLock(database_url)
+    try:
+        assert leader.acquire()
+        assert not standby.acquire()
+        leader.release()  # its connection closes, as when the process dies
+        assert standby.acquire()
+    finally:
+        leader.release()
+        standby.release()
+
+
+def test_the_lock_follows_the_database(database_url):
+    lock = leader_lock_for(database_url)
+    expected = PostgresLeaderLock if database_url.startswith("postgresql") else FileLeaderLock
+    assert isinstance(lock, expected)
+    lock.release()
+
+
+def test_only_the_leader_beats_and_the_standby_takes_over_within_a_tick(database, clock,
+                                                                        tmp_path):
+    path = tmp_path / "leader.lock"
+    first = Leadership(database, clock, FileLeaderLock(path))
+    second = Leadership(database, clock, FileLeaderLock(path))
+
+    assert first.tick() and not second.tick()
+    first.lock.release()
+    clock.advance(seconds=5)
+    assert second.tick()
+
+    with database.new_session() as session:
+        beat = session.get(SchedulerHeartbeat, "scheduler")
+    assert beat.heartbeat_at == clock.now()
+
+
+@pytest.mark.postgres_only
+def test_two_schedulers_at_once_raise_and_send_each_thing_once(database, clock, context,
+                                                               late_bags, fake_twilio):
+    clock.advance(hours=24, minutes=15)
+    errors = []
+
+    def scheduler():
+        try:
+            for _ in range(6):
+                tick(database, clock, context)
+        except Exception as exc:  # pragma: no cover - the assertion below shows it
+            errors.append(exc)
+
+    for _ in range(3):  # three ticks of time, two schedulers racing in each
+        threads = [threading.Thread(target=scheduler) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        clock.advance(minutes=10)
+
+    assert errors == []
+    assert count_rows(database, Alert) == 3
+    with database.new_session() as session:
+        keys = session.scalars(select(OutboundMessage.dedupe_key)).all()
+        statuses = set(session.scalars(select(OutboundMessage.status)))
+        sids = session.scalars(select(OutboundMessage.provider_sid)).all()
+    assert len(keys) == len(set(keys))  # each (alert, rung, phone) queued once
+    assert statuses == {"sent"}
+    # Twilio got exactly one request per outbox row, and each row holds its own SID.
+    assert sorted(m["sid"] for m in fake_twilio.messages) == sorted(sids)
+
+
+def test_killed_after_alerts_are_written_nothing_is_lost(database, clock, context, late_bags,
+                                                         fake_twilio):
+    clock.advance(hours=24, minutes=15)
+
+    tick(database, clock, context, ["missed_bag_changes"])  # then the process dies
+    assert count_rows(database, OutboundMessage, OutboundMessage.status == "queued") == 6
+    tick(database, clock, context)  # a new process: the alerts stand, the sender sends
+
+    assert count_rows(database, Alert) == 3
+    assert len(fake_twilio.messages) == 6
+
+
+def test_killed_before_the_scan_commits_nothing_half_written(database, clock, context,
+                                                             late_bags, monkeypatch):
+    from opsbackend.domain import alerts
+
+    clock.advance(hours=24, minutes=15)
+    real = alerts._notify_rung
+    calls = []
+
+    def die_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("killed mid-tick")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(alerts, "_notify_rung", die_on_second)
+    with pytest.raises(SystemExit), database.transaction(actor="job") as session:
+        BY_NAME["missed_bag_changes"].run(session, clock, context)
+    assert count_rows(database, Alert) == 0 and count_rows(database, OutboundMessage) == 0
+    monkeypatch.setattr(alerts, "_notify_rung", real)
+
+    tick(database, clock, context, ["missed_bag_changes"])
+    assert count_rows(database, Alert) == 3
+
+
+def test_a_long_provider_outage_loses_nothing_and_keeps_order(database, clock, context,
+                                                              late_bags, fake_twilio):
+    clock.advance(hours=24, minutes=15)
+    fake_twilio.fail_next("500", times=30)
+
+    for _ in range(12):  # two hours of ticks while Twilio answers 500
+        tick(database, clock, context)
+        clock.advance(minutes=10)
+    assert count_rows(database, Alert) == 3
+    fake_twilio.failures.clear()
+    for _ in range(12):
+        tick(database, clock, context, ["outbox_sender"])
+        clock.advance(minutes=31)
+
+    with database.new_session() as session:
+        queued_order = session.scalars(select(OutboundMessage.body).order_by(
+            OutboundMessage.id)).all()
+        unsent = session.scalar(select(func.count()).select_from(OutboundMessage).where(
+            OutboundMessage.status != "sent"))
+    assert unsent == 0
+    assert [m["body"] for m in fake_twilio.messages] == queued_order
+
+
+def test_a_28_day_course_changed_on_time_raises_nothing(database, clock, context, factory,
+                                                        client):
+    unit = factory.unit()
+    nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
+    course = factory.active_course(bag_interval_hours=96, started_at=clock.now())
+    everything = [job.name for job in JOBS]
+
+    for _bag in range(6):  # the 7th bag runs to the end of the 28 days
+        due = _hanging_due(database, course)
+        while clock.now() < due - timedelta(hours=6):
+            tick(database, clock, context, everything)
+            clock.advance(hours=6)
+        _assign_open_visits(database, course, unit)  # the dispatcher plans the visit
+        clock.set(due - timedelta(minutes=90))  # the nurse is there well before due
+        sms(client, nurse.phone, "ARRIVED")
+        tick(database, clock, context, everything)
+        clock.set(due)  # on time: inside the window, and no drift for the bags after it
+        sms(client, nurse.phone, "CHANGED")
+        sms(client, nurse.phone, "DONE")
+    end = course.started_at + timedelta(days=28)
+    while clock.now() < end - timedelta(hours=6):
+        tick(database, clock, context, everything)
+        clock.advance(hours=6)
+    _assign_open_visits(database, course, unit)  # the disconnect visit
+    clock.set(end + timedelta(minutes=10))
+    tick(database, clock, context, everything)  # the course completes
+    sms(client, nurse.phone, "ARRIVED")
+    sms(client, nurse.phone, "DONE")
+    clock.advance(hours=6)
+    tick(database, clock, context, everything)
+
+    with database.new_session() as session:
+        kinds = session.scalars(select(Alert.kind)).all()
+        done = session.get(type(course), course.id)
+    assert [k for k in kinds if k != "unassigned_visit"] == []
+    with database.new_session() as session:
+        assert [(d.kind, d.evidence) for d in session.scalars(select(Deviation))] == []
+    assert done.status == "completed"
+
+
+def test_one_late_change_raises_exactly_the_expected_alerts(database, clock, context, factory,
+                                                            client, fake_twilio):
+    unit = factory.unit()
+    nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
+    course = factory.active_course(bag_interval_hours=24, started_at=clock.now())
+    factory.assigned_visit(course, unit.id)
+    everything = [job.name for job in JOBS]
+
+    clock.advance(hours=23, minutes=30)
+    tick(database, clock, context, everything)  # on time so far: nothing
+    clock.advance(minutes=45)  # due + 15 min: missed
+    tick(database, clock, context, everything)
+    clock.advance(minutes=10)
+    tick(database, clock, context, everything)  # rung 1: the dispatcher again
+    clock.advance(minutes=5)
+    sms(client, nurse.phone, "CHANGED")
+    tick(database, clock, context, everything)
+
+    with database.new_session() as session:
+        raised = session.scalars(select(Alert).order_by(Alert.id)).all()
+        rung_1 = session.scalars(select(OutboundMessage).where(
+            OutboundMessage.dedupe_key.like("alert:2:step:1:%"))).one()
+        deviations = session.scalars(select(Deviation)).all()
+    # Due within the hour and nobody on site: at risk first, then missed, then changed.
+    assert [(a.kind, a.status, a.escalation_step) for a in raised] == [
+        ("at_risk", "resolved", 0), ("missed_bag_change", "resolved", 1)]
+    assert "superseded" in raised[0].resolution
+    assert raised[1].resolution.startswith("bag 1 changed")
+    assert sorted((d.kind, d.minutes) for d in deviations) == [
+        ("late_bag_change", 30), ("missed_visit", None)]
+    recipients = [(m["to"], m["body"].split(":")[0]) for m in fake_twilio.messages]
+    dispatch = "+13105550101"
+    assert recipients == [
+        (nurse.phone, "AT RISK A1"), (dispatch, "AT RISK A1"),  # 23:30, rung 0
+        (nurse.phone, "ALERT A2"), (dispatch, "ALERT A2"),  # 24:15 missed, rung 0
+    ]
+    # Rung 1 was queued at 24:25; the bag was changed before it went out.
+    assert (rung_1.status, rung_1.suppressed_reason) == ("suppressed", "alert_closed")
+
+
+def _assign_open_visits(database, course, unit):
+    from opsbackend.models import Visit
+
+    with database.transaction() as session:
+        for visit in session.scalars(select(Visit).where(Visit.course_id == course.id,
+                                                         Visit.status == "unassigned")):
+            visit.unit_id, visit.status = unit.id, "assigned"
+
+
+def _hanging_due(database, course):
+    from opsbackend.domain.course_lifecycle import hanging_bag
+
+    with database.new_session() as session:
+        return hanging_bag(session, session.get(type(course), course.id)).due_at
