@@ -165,3 +165,16 @@ def revoke_token(token_id):
     with database.transaction(actor="cli:revoke-token") as session:
         tokens.revoke_token(session, database.clock, token_id)
     click.echo(f"token {token_id} revoked")
+
+
+@main.command("vrptw")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--seconds", type=float, default=30, show_default=True,
+              help="Time limit for the search.")
+def vrptw(file, seconds):
+    """Solve a VRPTW instance in Solomon's format with the day-plan routing engine."""
+    from opsbackend.routing.solomon import solve_file
+
+    result = solve_file(file, seconds)
+    click.echo(json.dumps({key: result[key] for key in
+                           ("instance", "vehicles", "distance", "seconds")}))
