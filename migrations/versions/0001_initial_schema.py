@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 07:41:35.902410
+Create Date: 2026-11-24 07:46:05.310013
 
 """
 from typing import Sequence, Union
@@ -88,6 +88,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_site_region'), ['region'], unique=False)
+
+    op.create_table('day_plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('seconds', sa.Float(), nullable=False),
+    sa.Column('routes', sa.JSON(), nullable=False),
+    sa.Column('applied_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_day_plan_site_id_site')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_day_plan'))
+    )
+    with op.batch_alter_table('day_plan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_day_plan_site_id'), ['site_id'], unique=False)
 
     op.create_table('escalation_step',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -729,6 +745,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_escalation_step_site_id'))
 
     op.drop_table('escalation_step')
+    with op.batch_alter_table('day_plan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_day_plan_site_id'))
+
+    op.drop_table('day_plan')
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_site_region'))
 

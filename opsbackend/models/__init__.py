@@ -11,6 +11,7 @@ from opsbackend.models.job import JobRun, SchedulerHeartbeat
 from opsbackend.models.messaging import InboundMessage, OutboundMessage
 from opsbackend.models.nurse import Nurse
 from opsbackend.models.patient import Contact, Home, Patient
+from opsbackend.models.plan import DayPlan
 from opsbackend.models.site import Site
 from opsbackend.models.unit import Unit, UnitShift, UnitShiftException
 from opsbackend.models.visit import CheckIn, SkillRule, Visit
@@ -26,6 +27,7 @@ __all__ = [
     "Course",
     "CourseEvent",
     "CourseInterruption",
+    "DayPlan",
     "Deviation",
     "EscalationStep",
     "GeocodeCacheEntry",
