@@ -40,7 +40,7 @@ def test_a_plan_routes_every_visit_it_can_inside_windows_skills_and_shifts(
     windows = {v.id: (v.window_start, v.window_end) for v in visits}
     planned = {s["visit_id"]: (r["unit_id"], s) for r in body["routes"] for s in r["stops"]}
     assert set(planned) == {visits[0].id, visits[1].id, visits[2].id}
-    for visit_id, (unit_id, stop) in planned.items():
+    for visit_id, (_unit, stop) in planned.items():
         start = datetime.fromisoformat(stop["start"])
         assert windows[visit_id][0] <= start <= windows[visit_id][1]
         # shifts: 07:00-19:00 Los Angeles

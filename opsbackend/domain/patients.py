@@ -21,20 +21,28 @@ ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_cod
 
 
 def create_patient(session: Session, data: dict, locate=None) -> Patient:
-    """``locate(home)`` geocodes a home whose address needs coordinates (None: nobody can)."""
+    """Enrol a patient with home and contacts in one flush.
+
+    ``locate(home)`` geocodes a home whose address needs coordinates (None: nobody can).
+    """
     data = dict(data)
     home_data = data.pop("home", None)
     contacts_data = data.pop("contacts", [])
     require_reference(session, Site, data["site_id"], "site_id")
     _require_unique_study_code(session, data["site_id"], data["study_code"])
+    phones = [contact["phone"] for contact in contacts_data]
+    if len(phones) != len(set(phones)):
+        raise Conflict("two contacts have the same phone", field="contacts")
     patient = Patient(**data)
+    patient.contacts = [Contact(**contact) for contact in contacts_data]
+    if home_data is not None:
+        _require_home_address(home_data)
+        patient.home = Home(**home_data)
+        _place_new_home(patient.home, home_data, locate)
     session.add(patient)
     session.flush()
-    if home_data is not None:
-        set_home(session, patient, home_data, locate)
-    for contact_data in contacts_data:
-        add_contact(session, patient.id, contact_data)
-    session.refresh(patient)
+    if patient.home is not None and patient.home.geocode_status == "pending" and locate:
+        locate(patient.home)
     return patient
 
 
@@ -70,9 +78,7 @@ def set_home(session: Session, patient: Patient, home_data: dict, locate=None) -
         for field in ADDRESS_FIELDS
     )
     if home is None:
-        missing = [f for f in HOME_REQUIRED if home_data.get(f) in (None, "")]
-        if missing:
-            raise Invalid(f"a new home needs {', '.join(missing)}", field=f"home.{missing[0]}")
+        _require_home_address(home_data)
         home = Home(patient_id=patient.id, **home_data)
         session.add(home)
     else:
@@ -145,6 +151,23 @@ def age_in_months(patient: Patient, today: date) -> int:
 
 def is_infant(patient: Patient, today: date) -> bool:
     return age_in_months(patient, today) < INFANT_MONTHS
+
+
+def _require_home_address(home_data: dict) -> None:
+    missing = [f for f in HOME_REQUIRED if home_data.get(f) in (None, "")]
+    if missing:
+        raise Invalid(f"a new home needs {', '.join(missing)}", field=f"home.{missing[0]}")
+
+
+def _place_new_home(home: Home, home_data: dict, locate) -> None:
+    """Coordinates given are taken as they are; else the geocoder runs after the flush."""
+    if home.lat is not None and home.lon is not None:
+        home.geocode_status = "manual"
+    elif locate is None:
+        home.geocode_status = "needs_review"
+        home.geocode_detail = "the address has no coordinates and no geocoder is configured"
+    else:
+        home.geocode_status = "pending"
 
 
 def _contact_of(session: Session, patient_id: int, contact_id: int) -> Contact:

@@ -1,0 +1,133 @@
+"""What the benchmarks share: a fresh PostgreSQL database, a server in a subprocess,
+and a load generator of several client processes on keep-alive connections."""
+
+import http.client
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def fresh_database(prefix: str):
+    from opsbackend import migrate
+    from tests.databases import create_postgres_database, drop_postgres_database
+
+    url = create_postgres_database(prefix)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@contextmanager
+def server(command: list[str], env: dict, port: int, ready_path: str = "/readyz"):
+    process = subprocess.Popen(command, env=os.environ | env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {process.stderr.read()[-2000:]}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", ready_path)
+                if connection.getresponse().status < 500:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not become ready in 60 s")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def gunicorn_app(app: str, port: int, workers: int) -> list[str]:
+    return [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
+            "--log-level", "warning", app]
+
+
+def _client(args):
+    port, requests, rate_per_client, start_at = args
+    time.sleep(max(0.0, start_at - time.time()))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies, failures = [], []
+    began = time.perf_counter()
+    for n, (method, path, body, headers, expect) in enumerate(requests):
+        if rate_per_client:
+            wait = began + n / rate_per_client - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+        sent = time.perf_counter()
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            status = response.status
+        except OSError as exc:
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            failures.append(str(exc))
+            continue
+        latencies.append((time.perf_counter() - sent) * 1000)
+        if status != expect:
+            failures.append(f"{status}: {data[:200]!r}")
+    connection.close()
+    return latencies, failures
+
+
+def drive(port: int, requests: list, concurrency: int, rate: float | None = None) -> dict:
+    """Send ``requests`` (method, path, body, headers, expected status) from ``concurrency``
+    processes; with ``rate`` (requests/s overall) they are paced, otherwise flat out."""
+    shares = [requests[n::concurrency] for n in range(concurrency)]
+    per_client = rate / concurrency if rate else None
+    start_at = time.time() + 0.5
+    began = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(concurrency) as pool:
+        results = pool.map(_client, [(port, share, per_client, start_at) for share in shares])
+    elapsed = time.perf_counter() - began - 0.5
+    latencies = sorted(x for lat, _ in results for x in lat)
+    failures = [f for _, fail in results for f in fail]
+    return {
+        "requests": len(requests), "seconds": round(elapsed, 2),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2) if latencies else None,
+        "failures": len(failures), "first_failure": failures[0] if failures else None,
+    }
+
+
+def print_table(rows: dict[str, dict]) -> None:
+    print(f"{'':<28}{'requests':>9}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}")
+    for name, row in rows.items():
+        print(f"{name:<28}{row['requests']:>9}{row['rps']:>10}{row['p50_ms']:>9}"
+              f"{row['p99_ms']:>9}{row['failures']:>8}")
+
+
+def last_line(figures: dict) -> None:
+    print(json.dumps(figures))
