@@ -1,6 +1,7 @@
 """What the scheduled jobs look for: each scan raises the alerts its cause calls for,
 and closes those whose cause went away."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, select
@@ -10,10 +11,19 @@ from sqlmodel import Session
 from opsbackend.clock import Clock
 from opsbackend.domain import alerts, templates
 from opsbackend.domain.bags import due_bags
-from opsbackend.domain.course_progress import course_progress
+from opsbackend.domain.course_progress import progress_from
 from opsbackend.domain.pump_reports import unresolved_alarm
 from opsbackend.domain.rules import DEFAULT_ALERT_RULES, AlertRules
-from opsbackend.models import Alert, Bag, Course, Patient, PumpReport, Site, Visit
+from opsbackend.models import (
+    Alert,
+    Bag,
+    Course,
+    CourseInterruption,
+    Patient,
+    PumpReport,
+    Site,
+    Visit,
+)
 
 NOBODY_THERE_YET = ("unassigned", "assigned", "en_route")
 
@@ -31,34 +41,82 @@ class ScanResult:
 
 
 def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_RULES):
-    """Missed bag changes (past due + grace) and bags at risk (due soon, nobody on site)."""
+    """Missed bag changes (past due + grace) and bags at risk (due soon, nobody on site).
+
+    Everything about the due bags is read in a handful of queries, so a tick costs
+    what the due bags cost, not what the courses cost.
+    """
     now = clock.now()
     result = ScanResult()
     close_changed_bag_alerts(session, clock)
-    for bag in due_bags(session, now + rules.at_risk_lead):
+    bags = due_bags(session, now + rules.at_risk_lead)
+    if not bags:
+        return result
+    context = _BagContext.load(session, bags)
+    for bag in bags:
         result.examined += 1
-        course = session.get(Course, bag.course_id)
-        if bag.due_at >= course_progress(session, course, now).projected_end_at:
+        course = context.courses[bag.course_id]
+        end = progress_from(course, context.interruptions[course.id], now).projected_end_at
+        if bag.due_at >= end:
             continue  # the course ends with this bag: a disconnect, not a change, is due
-        patient = session.get(Patient, course.patient_id)
-        visit = _bag_change_visit(session, bag)
+        visit = context.visits.get(f"bag_change:{bag.course_id}:{bag.sequence}")
         if bag.due_at + rules.missed_bag_grace <= now:
+            kind = "missed_bag_change"
+        elif visit is None or visit.status in NOBODY_THERE_YET:
+            kind = "at_risk"
+        else:
+            continue
+        if f"{kind}:bag:{bag.id}" in context.raised:
+            continue
+        if kind == "missed_bag_change" and f"at_risk:bag:{bag.id}" in context.open_at_risk:
             alerts.resolve_where(session, clock, "superseded by a missed bag change alert",
                                  Alert.dedupe_key == f"at_risk:bag:{bag.id}")
-            result.count(_raise_for_bag(session, clock, "missed_bag_change", bag, course,
-                                        patient, visit))
-        elif visit is None or visit.status in NOBODY_THERE_YET:
-            result.count(_raise_for_bag(session, clock, "at_risk", bag, course, patient, visit))
+        patient = context.patients[course.patient_id]
+        result.count(_raise_for_bag(session, clock, kind, bag, course, patient, visit))
     return result
+
+
+@dataclass
+class _BagContext:
+    courses: dict
+    patients: dict
+    interruptions: dict
+    visits: dict
+    raised: set
+    open_at_risk: set
+
+    @classmethod
+    def load(cls, session: Session, bags) -> "_BagContext":
+        course_ids = {bag.course_id for bag in bags}
+        courses = {c.id: c for c in session.scalars(
+            select(Course).where(Course.id.in_(course_ids)))}
+        patients = {p.id: p for p in session.scalars(
+            select(Patient).where(Patient.id.in_({c.patient_id for c in courses.values()})))}
+        interruptions = defaultdict(list)
+        for interruption in session.scalars(select(CourseInterruption).where(
+                CourseInterruption.course_id.in_(course_ids))):
+            interruptions[interruption.course_id].append(interruption)
+        keys = [f"bag_change:{bag.course_id}:{bag.sequence}" for bag in bags]
+        visits = {v.dedupe_key: v for v in session.scalars(
+            select(Visit).where(Visit.dedupe_key.in_(keys)))}
+        alert_keys = [f"{kind}:bag:{bag.id}" for bag in bags
+                      for kind in ("missed_bag_change", "at_risk")]
+        existing = session.execute(
+            select(Alert.dedupe_key, Alert.status).where(Alert.dedupe_key.in_(alert_keys))
+        ).all()
+        return cls(courses, patients, interruptions, visits, {k for k, _ in existing},
+                   {k for k, status in existing if k.startswith("at_risk") and status == "open"})
 
 
 def close_changed_bag_alerts(session: Session, clock: Clock) -> int:
     """Alerts of bags that came down (changed, or the course ended) are resolved."""
-    closed = select(Bag.id).where(Bag.changed_at.is_not(None))
-    return alerts.resolve_where(
-        session, clock, "the bag was changed",
-        Alert.kind.in_(("missed_bag_change", "at_risk")), Alert.bag_id.in_(closed),
+    closed = (
+        select(Alert.id)
+        .join(Bag, Bag.id == Alert.bag_id)
+        .where(Alert.status.in_(alerts.OPEN_STATUSES), Bag.changed_at.is_not(None),
+               Alert.kind.in_(("missed_bag_change", "at_risk")))
     )
+    return alerts.resolve_where(session, clock, "the bag was changed", Alert.id.in_(closed))
 
 
 def scan_pump_alarms(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_RULES):
@@ -154,7 +212,3 @@ def _raise_for_bag(session, clock, kind, bag, course, patient, visit):
     )
 
 
-def _bag_change_visit(session: Session, bag: Bag) -> Visit | None:
-    return session.scalars(
-        select(Visit).where(Visit.dedupe_key == f"bag_change:{bag.course_id}:{bag.sequence}")
-    ).first()

@@ -18,8 +18,17 @@ from opsbackend.domain import alerts, visits
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.shifts import shift_intervals
-from opsbackend.domain.unit_routes import Placement, Refusal, Stop, place
-from opsbackend.models import Alert, Home, Patient, Site, Unit, UnitShiftException, Visit
+from opsbackend.domain.unit_routes import Placement, PointMatrix, Refusal, Stop, place
+from opsbackend.models import (
+    Alert,
+    Home,
+    Patient,
+    Site,
+    Unit,
+    UnitShift,
+    UnitShiftException,
+    Visit,
+)
 
 # Other visits this far either side of the candidate's window can interact with it.
 NEIGHBOURHOOD = timedelta(hours=14)
@@ -35,12 +44,24 @@ class Judgement:
     refusal: Refusal | None = None
 
 
+@dataclass(frozen=True)
+class UnitView:
+    """What judging needs of a unit, read without ORM objects (a site may have 1,000)."""
+
+    id: int
+    call_sign: str
+    status: str
+    skills: list
+    base_lat: float
+    base_lon: float
+    shifts: list
+
+
 def suggestions(session: Session, clock: Clock, visit_id: int, travel) -> list[Judgement]:
     """Every unit of the visit's site: the able ones by arrival time, then the others."""
     visit = get_or_404(session, Visit, visit_id)
     site = _site_of(session, visit)
-    units = session.scalars(select(Unit).where(Unit.site_id == site.id).order_by(Unit.id)).all()
-    judged = _judge(session, visit, list(units), site, travel)
+    judged = _judge(session, visit, _unit_views(session, site.id), site, travel)
     able = sorted((j for j in judged if j.placement), key=lambda j: (j.placement.start,
                                                                      j.placement.travel_seconds))
     return able + [j for j in judged if j.refusal]
@@ -93,8 +114,15 @@ def _judge(session, visit: Visit, units: list[Unit], site: Site, travel) -> list
     candidate = Stop(visit.id, home_point(session, visit), visit.window_start, visit.window_end,
                      timedelta(minutes=visit.service_minutes))
     around = (visit.window_start - NEIGHBOURHOOD, visit.window_end + NEIGHBOURHOOD)
-    others = _other_stops(session, [u.id for u in units], visit.id, around)
-    exceptions = _exceptions(session, [u.id for u in units], around)
+    # A site's units as a subquery: an IN list of 1,000 ids costs more than the query.
+    unit_ids = (select(Unit.id).where(Unit.site_id == site.id) if len(units) > 20
+                else [u.id for u in units])
+    others = _other_stops(session, unit_ids, visit.id, around)
+    exceptions = _exceptions(session, unit_ids, around)
+    stops = [stop.point for unit_stops in others.values() for stop in unit_stops]
+    travel = PointMatrix(travel, [candidate.point, *stops],
+                         [(u.base_lat, u.base_lon) for u in units])
+    stretches_of = {}  # units with the same pattern (and no exceptions) share their shifts
     needed = set(visit.required_skills)
     judged = []
     for unit in units:
@@ -105,12 +133,34 @@ def _judge(session, visit: Visit, units: list[Unit], site: Site, travel) -> list
         if unit.status not in WORKING_STATUSES:
             judged.append(Judgement(unit, refusal=Refusal("status", f"unit is {unit.status}")))
             continue
-        stretches = shift_intervals(unit, exceptions[unit.id], site.timezone, *around)
+        pattern = (tuple((s.weekday, s.starts_at, s.ends_at) for s in unit.shifts),
+                   unit.id if exceptions.get(unit.id) else None)
+        if pattern not in stretches_of:
+            stretches_of[pattern] = shift_intervals(unit, exceptions[unit.id], site.timezone,
+                                                    *around)
+        stretches = stretches_of[pattern]
         result = place(candidate, others[unit.id], (unit.base_lat, unit.base_lon), stretches,
                        travel)
         judged.append(Judgement(unit, placement=result) if isinstance(result, Placement)
                       else Judgement(unit, refusal=result))
     return judged
+
+
+def _unit_views(session, site_id: int) -> list[UnitView]:
+    shifts = defaultdict(list)
+    for row in session.execute(
+        select(UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at, UnitShift.ends_at)
+        .join(Unit, Unit.id == UnitShift.unit_id).where(Unit.site_id == site_id)
+    ):
+        shifts[row.unit_id].append(row)
+    return [
+        UnitView(row.id, row.call_sign, row.status, row.skills, row.base_lat, row.base_lon,
+                 shifts[row.id])
+        for row in session.execute(
+            select(Unit.id, Unit.call_sign, Unit.status, Unit.skills, Unit.base_lat,
+                   Unit.base_lon).where(Unit.site_id == site_id).order_by(Unit.id)
+        )
+    ]
 
 
 def _other_stops(session, unit_ids, visit_id, around) -> dict[int, list[Stop]]:

@@ -1,10 +1,11 @@
 """When a unit works: its weekly pattern in the site's local time, with dated exceptions."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from opsbackend.models import Unit, UnitShift, UnitShiftException
+from opsbackend.models import Unit, UnitShiftException
 
 
 def shift_intervals(
@@ -14,12 +15,15 @@ def shift_intervals(
     """The unit's working stretches (UTC) that touch [start, end], merged where they meet."""
     tz = ZoneInfo(zone)
     by_date = {e.on_date: e for e in exceptions}
+    by_weekday = defaultdict(list)
+    for shift in unit.shifts:
+        by_weekday[shift.weekday].append((shift.starts_at, shift.ends_at))
     first = start.astimezone(tz).date() - timedelta(days=1)  # last night's shift may run on
     last = end.astimezone(tz).date()
     stretches = []
     day = first
     while day <= last:
-        for starts_at, ends_at in _hours_on(unit.shifts, by_date.get(day), day):
+        for starts_at, ends_at in _hours_on(by_weekday, by_date.get(day), day):
             opens = datetime.combine(day, starts_at, tz)
             closes_day = day if ends_at > starts_at else day + timedelta(days=1)
             stretches.append((opens, datetime.combine(closes_day, ends_at, tz)))
@@ -31,12 +35,12 @@ def on_shift(stretches: list[tuple[datetime, datetime]], start: datetime, end: d
     return any(opens <= start and end <= closes for opens, closes in stretches)
 
 
-def _hours_on(shifts: list[UnitShift], exception: UnitShiftException | None, day: date):
+def _hours_on(by_weekday, exception: UnitShiftException | None, day: date):
     if exception is not None:
         if exception.starts_at is None or exception.ends_at is None:
             return []  # off all day
         return [(exception.starts_at, exception.ends_at)]
-    return [(s.starts_at, s.ends_at) for s in shifts if s.weekday == day.weekday()]
+    return by_weekday.get(day.weekday(), [])
 
 
 def _merge(stretches):
