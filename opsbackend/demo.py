@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.domain import course_lifecycle, courses, nurses, patients, sites, tokens, units
-from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit
+from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit, Visit
 from opsbackend.models.auth import ROLES
 
 SITES = [
@@ -27,8 +27,9 @@ SITES = [
 # (site code, study code, first name, age in months, weight kg, language,
 #  address, city, state, postal code, lat, lon, bag interval hours, hours since start)
 PATIENTS = [
+    # Bag due in about 4 hours; its change visit is WEST-1's (nurse Rosa, +12135550131).
     ("CHLA", "W-001", "Mateo", 7, 7.9, "es", "1200 W 7th St", "Los Angeles", "CA", "90017",
-     34.0522, -118.2585, 24, 6),
+     34.0522, -118.2585, 24, 20),
     ("CHLA", "W-002", "Ava", 62, 19.5, "en", "300 E Colorado Blvd", "Pasadena", "CA", "91101",
      34.1458, -118.1445, 48, 30),
     ("CHLA", "W-003", "Liam", 110, 31.0, "en", "100 W Broadway", "Long Beach", "CA", "90802",
@@ -47,7 +48,13 @@ PATIENTS = [
      39.9476, -75.1216, 96, 70),
     ("CHOP", "NE-005", "Lucas", 50, 16.0, "en", "2 Market Sq", "Trenton", "NJ", "08611",
      40.2206, -74.7597, None, None),
+    # Overdue from the first run: its bag was due 20 minutes before seed-demo, and nobody
+    # changed it. The scheduler raises the missed-bag-change alert within a tick.
+    ("CHOP", "NE-006", "Ella", 88, 24.0, "en", "1 S Broad St", "Philadelphia", "PA", "19107",
+     39.9510, -75.1636, 24, 24 + 20 / 60),
 ]
+# Demo visits handed to a unit, so nurses' phones have something to check in to.
+ASSIGNED = {"W-001": "WEST-1", "NE-006": "EAST-1"}
 
 CONTACTS = {
     "W-001": dict(name="Lucia", relationship="mother", phone="+12135550111", language="es"),
@@ -61,6 +68,7 @@ CONTACTS = {
     "NE-003": dict(name="Sarah", relationship="mother", phone="+13025550118", language="en"),
     "NE-004": dict(name="Mark", relationship="father", phone="+18565550119", language="en"),
     "NE-005": dict(name="Ana", relationship="aunt", phone="+16095550120", language="en"),
+    "NE-006": dict(name="Laura", relationship="mother", phone="+12155550121", language="en"),
 }
 
 UNITS = [
@@ -157,7 +165,21 @@ def _patient_with_course(session, clock, row, site_ids) -> Patient:
              pump_model="CADD-Solis", pump_serial=f"CS-{code}"),
     )
     course_lifecycle.start_course(session, clock, course.id, at=start)
+    if code in ASSIGNED:
+        _hand_visit_to(session, course.id, ASSIGNED[code])
     return patient
+
+
+def _hand_visit_to(session, course_id: int, call_sign: str) -> None:
+    """Demo data: the first bag-change visit goes to the unit (its window may be past)."""
+    unit = session.scalars(select(Unit).where(Unit.call_sign == call_sign)).one()
+    visit = session.scalars(
+        select(Visit).where(Visit.course_id == course_id, Visit.kind == "bag_change")
+        .order_by(Visit.window_start)
+    ).first()
+    if visit is not None:
+        visit.unit_id, visit.status = unit.id, "assigned"
+        session.flush()
 
 
 def _demo_token(session, secret_key: str, role: str) -> str:

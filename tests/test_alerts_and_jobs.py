@@ -272,3 +272,18 @@ def _site_id(database, course):
 
     with database.new_session() as session:
         return session.get(Patient, course.patient_id).site_id
+
+
+def test_the_demo_has_an_overdue_bag_that_alerts_on_the_first_tick(app, client, database,
+                                                                  clock, context):
+    from opsbackend.cli import main
+
+    app.test_cli_runner().invoke(main, ["seed-demo"], catch_exceptions=False)
+
+    run(database, clock, context, "missed_bag_changes", "outbox_sender")
+    arrived = sms(client, "+12135550131", "ARRIVED")  # nurse Rosa, WEST-1
+
+    [alert] = alerts(database, "missed_bag_change")
+    sent_to = sorted(m.to_phone for m in messages(database, alert_id=alert.id))
+    assert sent_to == ["+12155550101", "+12155550134", "+12155550135"]  # desk, EAST-1 crew
+    assert reply_text(arrived).startswith("Registrado: llegada a W-001")  # Rosa: Spanish

@@ -1,0 +1,166 @@
+"""Benchmark: the phone channel on PostgreSQL.
+
+(a) signed SMS check-ins (PUMP V<n> RUNNING, each recorded as a pump report and an EVV
+    check-in) posted to /twilio/sms under gunicorn, flat out and paced at 100 req/s,
+    beside the bare one-INSERT Flask endpoint (the reference) in the same run;
+(b) the outbox drained to the fake Twilio through the real SDK: messages/s and a
+    count proving zero duplicates; reference: the same SDK calls in a bare loop.
+
+    .venv/bin/python tests/bench/bench_phone.py [--requests 2000] [--messages 2000]
+
+Prints its figures last as one JSON line.
+"""
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from sqlalchemy import insert, select, text
+from twilio.request_validator import RequestValidator
+
+from opsbackend.clock import SystemClock
+from opsbackend.db import Database
+from opsbackend.domain import course_lifecycle, courses, nurses, outbox, patients, sites, units
+from opsbackend.models import OutboundMessage, Visit
+from opsbackend.sms.twilio_provider import TwilioSmsProvider
+from tests.bench.support import (
+    drive,
+    free_port,
+    fresh_database,
+    gunicorn_app,
+    last_line,
+    print_table,
+    server,
+)
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+WORKERS = 4
+TOKEN = "bench-webhook-token"
+NURSES = 40
+
+
+def seed(url: str) -> list[tuple[str, int]]:
+    """Nurses on one unit, each with an active course whose bag-change visit they have."""
+    database = Database(url, SystemClock())
+    crews = []
+    with database.transaction(actor="bench") as session:
+        site = sites.create_site(session, dict(code="P", name="Phone", region="West",
+                                               timezone="America/Los_Angeles"))
+        unit = units.create_unit(session, dict(call_sign="P-1", site_id=site.id, base_lat=34.0,
+                                               base_lon=-118.0, skills=["pediatric"]))
+        for n in range(NURSES):
+            phone = f"+1213555{n:04d}"
+            nurse = nurses.create_nurse(session, dict(name=f"N{n}", phone=phone,
+                                                      unit_id=unit.id))
+            patient = patients.create_patient(session, dict(
+                site_id=site.id, study_code=f"PH-{n}", age_months=60, weight_kg=20))
+            course = courses.create_course(session, database.clock, dict(
+                patient_id=patient.id, planned_start_at=datetime.now(UTC),
+                bag_interval_hours=24))
+            course_lifecycle.start_course(session, database.clock, course.id)
+            visit = session.scalars(select(Visit).where(Visit.course_id == course.id,
+                                                        Visit.kind == "bag_change")).first()
+            visit.unit_id, visit.status = unit.id, "assigned"
+            crews.append((nurse.phone, visit.id))
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bare_event (id serial PRIMARY KEY, body text, "
+                                "created_at timestamptz DEFAULT now())"))
+    database.dispose()
+    return crews
+
+
+def signed_sms(port: int, n: int, phone: str, visit_id: int):
+    params = {"MessageSid": f"SM{n:032d}", "From": phone, "To": "+13105550199",
+              "Body": f"PUMP V{visit_id} RUNNING", "AccountSid": ACCOUNT_SID}
+    url = f"http://127.0.0.1:{port}/twilio/sms"
+    signature = RequestValidator(TOKEN).compute_signature(url, params)
+    headers = {"Content-Type": "application/x-www-form-urlencoded",
+               "X-Twilio-Signature": signature}
+    return ("POST", "/twilio/sms", urlencode(params).encode(), headers, 200)
+
+
+def check_ins(url, crews, count, concurrency):
+    port = free_port()
+    env = {"DATABASE_URL": url, "PORT": str(port), "WEB_CONCURRENCY": str(WORKERS),
+           "LOG_LEVEL": "WARNING", "TWILIO_AUTH_TOKEN": TOKEN}
+    with server([str(Path(sys.executable).parent / "opsbackend"), "serve"], env, port):
+        flat = drive(port, [signed_sms(port, n, *crews[n % len(crews)]) for n in range(count)],
+                     concurrency)
+        paced = drive(port, [signed_sms(port, count + n, *crews[n % len(crews)])
+                             for n in range(count)], concurrency, rate=100)
+    bare_port = free_port()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with server(gunicorn_app("tests.bench.bare_app:app", bare_port, WORKERS),
+                {"DATABASE_URL": url}, bare_port):
+        bare = drive(bare_port, [("POST", "/bare", b"Body=PUMP+RUNNING", form, 204)] * count,
+                     concurrency)
+    return flat, paced, bare
+
+
+def outbox_drain(url: str, count: int) -> tuple[float, float, int]:
+    fake = FakeTwilio()
+    database = Database(url, SystemClock())
+    provider = TwilioSmsProvider(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                                 from_number="+13105550199", api_base_url=fake.url)
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    rows = [{"to_phone": f"+1213555{n % 9000:04d}", "body": f"bench message {n}",
+             "template": "bench", "purpose": "safety", "status": "queued",
+             "created_at": now, "updated_at": now, "attempts": 0} for n in range(count)]
+    with database.engine.begin() as connection:
+        connection.execute(insert(OutboundMessage.__table__), rows)
+    started = time.perf_counter()
+    while True:
+        summary = outbox.send_due(database, database.clock, provider, batch_size=200)
+        if summary.claimed == 0:
+            break
+    drain_rate = count / (time.perf_counter() - started)
+    sent = len(fake.messages)
+    duplicates = sent - len({m["body"] for m in fake.messages})
+    started = time.perf_counter()
+    for n in range(count):
+        provider.send(f"+1213555{n % 9000:04d}", f"bare {n}", None)
+    bare_rate = count / (time.perf_counter() - started)
+    database.dispose()
+    fake.close()
+    if sent != count:
+        duplicates += abs(sent - count)
+    return drain_rate, bare_rate, duplicates
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    with fresh_database("opsbackend_bench_phone") as url:
+        crews = seed(url)
+        flat, paced, bare = check_ins(url, crews, args.requests, args.concurrency)
+        drain_rate, bare_sdk_rate, duplicates = outbox_drain(url, args.messages)
+    print_table({"SMS check-in (ours)": flat, "SMS check-in at 100 req/s": paced,
+                 "bare one-INSERT (reference)": bare})
+    ratio = flat["rps"] / bare["rps"]
+    print(f"check-in ratio {ratio:.2f} (target >= 0.4): {'met' if ratio >= 0.4 else 'MISSED'}; "
+          f"p99 at 100 req/s {paced['p99_ms']} ms (target <= 50 ms: "
+          f"{'met' if paced['p99_ms'] <= 50 else 'MISSED'})")
+    print(f"outbox drain {drain_rate:.0f} SMS/s through the SDK (target >= 200/s: "
+          f"{'met' if drain_rate >= 200 else 'MISSED'}); bare SDK loop {bare_sdk_rate:.0f}/s; "
+          f"duplicates {duplicates}")
+    last_line({"checkin_rps": flat["rps"], "bare_rps": bare["rps"],
+               "checkin_ratio": round(ratio, 3), "checkin_p99_ms_at_100_rps": paced["p99_ms"],
+               "outbox_sms_per_s": round(drain_rate, 1),
+               "bare_sdk_sms_per_s": round(bare_sdk_rate, 1),
+               "outbox_duplicates": duplicates})
+    failures = flat["failures"] + paced["failures"] + bare["failures"]
+    if failures:
+        print("first failure:", flat["first_failure"] or paced["first_failure"])
+    return 1 if failures or duplicates else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
