@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.domain import alerts, templates
-from opsbackend.domain.bags import due_bags
+from opsbackend.domain.bags import due_bags, due_bags_query
 from opsbackend.domain.course_progress import progress_from
 from opsbackend.domain.pump_reports import unresolved_alarm
 from opsbackend.domain.rules import DEFAULT_ALERT_RULES, AlertRules
@@ -52,7 +52,7 @@ def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_
     bags = due_bags(session, now + rules.at_risk_lead)
     if not bags:
         return result
-    context = _BagContext.load(session, bags)
+    context = _BagContext.load(session, due_bags_query(now + rules.at_risk_lead).subquery())
     for bag in bags:
         result.examined += 1
         course = context.courses[bag.course_id]
@@ -86,23 +86,25 @@ class _BagContext:
     open_at_risk: set
 
     @classmethod
-    def load(cls, session: Session, bags) -> "_BagContext":
-        course_ids = {bag.course_id for bag in bags}
+    def load(cls, session: Session, due) -> "_BagContext":
+        """``due`` is the due-bags query as a subquery: joins, not lists of thousands of ids."""
         courses = {c.id: c for c in session.scalars(
-            select(Course).where(Course.id.in_(course_ids)))}
+            select(Course).join(due, due.c.course_id == Course.id))}
         patients = {p.id: p for p in session.scalars(
-            select(Patient).where(Patient.id.in_({c.patient_id for c in courses.values()})))}
+            select(Patient).join(Course, Course.patient_id == Patient.id)
+            .join(due, due.c.course_id == Course.id))}
         interruptions = defaultdict(list)
-        for interruption in session.scalars(select(CourseInterruption).where(
-                CourseInterruption.course_id.in_(course_ids))):
+        for interruption in session.scalars(select(CourseInterruption).join(
+                due, due.c.course_id == CourseInterruption.course_id)):
             interruptions[interruption.course_id].append(interruption)
-        keys = [f"bag_change:{bag.course_id}:{bag.sequence}" for bag in bags]
         visits = {v.dedupe_key: v for v in session.scalars(
-            select(Visit).where(Visit.dedupe_key.in_(keys)))}
-        alert_keys = [f"{kind}:bag:{bag.id}" for bag in bags
-                      for kind in ("missed_bag_change", "at_risk")]
+            select(Visit).join(due, (due.c.course_id == Visit.course_id)
+                               & (Visit.bag_id == due.c.id)))}
+        visits |= {v.dedupe_key: v for v in session.scalars(
+            select(Visit).join(due, due.c.course_id == Visit.course_id)
+            .where(Visit.kind == "bag_change", Visit.bag_id.is_(None)))}
         existing = session.execute(
-            select(Alert.dedupe_key, Alert.status).where(Alert.dedupe_key.in_(alert_keys))
+            select(Alert.dedupe_key, Alert.status).join(due, due.c.id == Alert.bag_id)
         ).all()
         return cls(courses, patients, interruptions, visits, {k for k, _ in existing},
                    {k for k, status in existing if k.startswith("at_risk") and status == "open"})

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import ceil
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
@@ -119,16 +119,16 @@ def _late_change_deviation(session: Session, course: Course, bag: Bag, at: datet
 def due_bags(session: Session, until: datetime) -> list[Bag]:
     """Bags still hanging on active courses, due (or overdue) by ``until``, soonest first.
 
-    It reads only the partial index on open bags' due times, then their courses by
+    It reads the partial index on open bags' due times and looks each course up by
     key, so its cost grows with the bags due, not with the number of courses.
     """
-    open_bags = list(session.scalars(
-        select(Bag).where(Bag.changed_at.is_(None), Bag.due_at <= until).order_by(Bag.due_at)
-    ))
-    course_ids = {bag.course_id for bag in open_bags}
-    active = set(
-        session.scalars(
-            select(Course.id).where(Course.id.in_(course_ids), Course.status == "active")
-        )
-    ) if course_ids else set()
-    return [bag for bag in open_bags if bag.course_id in active]
+    return list(session.scalars(due_bags_query(until)))
+
+
+def due_bags_query(until: datetime):
+    active = exists().where(Course.id == Bag.course_id, Course.status == "active")
+    return (
+        select(Bag)
+        .where(Bag.changed_at.is_(None), Bag.due_at <= until, active)
+        .order_by(Bag.due_at)
+    )

@@ -50,10 +50,16 @@ def to_problem(instance: Instance) -> Problem:
     return Problem(vehicles, jobs, travel=distance, horizon=depot[4] * SCALE)
 
 
-def solve_file(path: str | Path, seconds: float) -> dict:
+# A fixed cost per vehicle used, in distance units: a route must save this much to be
+# worth a vehicle, so the search does not spread over the whole fleet.
+VEHICLE_COST = 50
+
+
+def solve_file(path: str | Path, seconds: float, vehicle_cost: float = VEHICLE_COST) -> dict:
     instance = read(path)
     started = time.perf_counter()
-    solution = ortools_engine.solve(to_problem(instance), seconds)
+    solution = ortools_engine.solve(to_problem(instance), seconds,
+                                    vehicle_fixed_cost=round(vehicle_cost * SCALE))
     elapsed = time.perf_counter() - started
     points = [(c[0], c[1]) for c in instance.customers]
     total = 0.0

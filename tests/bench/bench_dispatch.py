@@ -109,7 +109,10 @@ def main() -> int:
           f"{'gap %':>8}{'seconds':>9}")
     for name in INSTANCES:
         result = solve_file(DATA / f"{name}.txt", args.seconds)
-        known = best[f"{name}_distance"]
+        # Compare like with like: the best known result with our number of vehicles
+        # (vehicles-first or distance-only), else the distance-only one.
+        known = next((best[key] for key in (name, f"{name}_distance")
+                      if best[key]["vehicles"] == result["vehicles"]), best[f"{name}_distance"])
         gap = (result["distance"] - known["distance"]) / known["distance"] * 100
         rows.append({"instance": name, "vehicles": result["vehicles"],
                      "distance": result["distance"], "bks_vehicles": known["vehicles"],
