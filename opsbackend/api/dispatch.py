@@ -6,6 +6,7 @@ from marshmallow import Schema, fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.fields import utc_datetime
 from opsbackend.api.visits import VisitSchema
 from opsbackend.domain import dispatch
 
@@ -59,6 +60,23 @@ class Assign(MethodView):
         """Assign (or reassign) a unit; 409 with the reason when it cannot take the visit"""
         visit = dispatch.assign(context.session(), context.clock(), visit_id, data["unit_id"],
                                 context.travel())
+        context.commit()
+        return visit
+
+
+class OnTheWaySchema(Schema):
+    eta = utc_datetime(metadata={"description": "default: now plus the drive from the unit"})
+
+
+@blp.route("/<int:visit_id>/on-the-way", methods=["POST"])
+class OnTheWay(MethodView):
+    @allow("admin", "dispatcher", "nurse")
+    @blp.arguments(OnTheWaySchema)
+    @blp.response(200, VisitSchema)
+    def post(self, data, visit_id):
+        """The unit is on its way: the visit is en route and the family gets the ETA by SMS"""
+        visit = dispatch.on_the_way(context.session(), context.clock(), visit_id,
+                                    data.get("eta"), context.travel())
         context.commit()
         return visit
 

@@ -8,13 +8,13 @@ unit at once are judged one after the other: a double booking cannot happen.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import alerts, visits
+from opsbackend.domain import alerts, family_notices, visits
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.shifts import shift_intervals
@@ -78,13 +78,38 @@ def assign(session: Session, clock: Clock, visit_id: int, unit_id: int, travel) 
         raise Conflict(f"{unit.call_sign} cannot take V{visit.id}: "
                        f"{judgement.refusal.reason} ({judgement.refusal.detail})",
                        field="unit_id")
+    moved = visit.eta is not None and visit.eta != judgement.placement.start
     visit.unit_id = unit.id
     visit.status = "assigned"
     visit.assigned_at = clock.now()
     visit.eta = judgement.placement.start
     session.flush()
+    if moved:  # a reassignment that moves the time: the family is told
+        family_notices.visit_changed(session, clock, visit)
     alerts.resolve_where(session, clock, f"assigned to {unit.call_sign}",
                          Alert.kind == "unassigned_visit", Alert.visit_id == visit.id)
+    return visit
+
+
+def on_the_way(session: Session, clock: Clock, visit_id: int, eta: datetime | None,
+               travel) -> Visit:
+    """The unit leaves for the home: the visit is en route and the family hears the ETA."""
+    visit = get_or_404(session, Visit, visit_id, for_update=True)
+    if visit.status not in ("assigned", "en_route"):
+        raise Conflict(f"V{visit.id} is {visit.status}; only an assigned visit goes en route",
+                       field="status")
+    if eta is None:
+        unit = session.get(Unit, visit.unit_id)
+        here = ((unit.last_lat, unit.last_lon) if unit.last_lat is not None
+                else (unit.base_lat, unit.base_lon))
+        seconds = float(travel.matrix([here], [home_point(session, visit)])[0][0])
+        eta = clock.now() + timedelta(seconds=seconds)
+    if eta < clock.now() - timedelta(minutes=5):
+        raise Invalid("the ETA is in the past", field="eta")
+    visit.status = "en_route"
+    visit.eta = eta
+    session.flush()
+    family_notices.on_the_way(session, clock, visit, eta)
     return visit
 
 

@@ -35,6 +35,7 @@ MAX_BACKOFF = timedelta(minutes=5)
 # Longer than the provider's HTTP timeout: a row this long in "sending" is stuck.
 STUCK_AFTER = timedelta(minutes=2)
 UNSUBSCRIBED = "21610"  # Twilio: the recipient replied STOP
+QUIET_HOURS_PURPOSES = ("reminder", "info")
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3,
                "failed": 3, "suppressed": 3}
 PROVIDER_STATUSES = {"delivered": "delivered", "read": "delivered",
@@ -69,8 +70,9 @@ def queue_message(
     )
     if _opted_out(session, to_phone):
         message.status, message.suppressed_reason = "suppressed", "opted_out"
-    elif purpose != "safety" and contact is not None:
-        # Quiet hours hold reminders until morning; safety alerts never wait.
+    elif purpose in QUIET_HOURS_PURPOSES and contact is not None:
+        # Quiet hours hold reminders until morning; safety alerts and news about a
+        # visit under way never wait.
         message.next_attempt_at = quiet_hours_end(session, clock.now(), contact)
     session.add(message)
     session.flush()

@@ -194,3 +194,24 @@ def usage(verb: str | None, language: str) -> str:
 def problem(key: str, language: str, detail: str = "") -> str:
     texts = PROBLEMS[key]
     return texts.get(language, texts["en"]).format(detail=detail)
+
+
+VISIT_NOTICES = {
+    "visit.on_the_way": {
+        "en": "Your infusion nurse is on the way to {first_name}, arriving about {eta}.",
+        "es": "La enfermera va en camino a casa de {first_name}; llega hacia las {eta}.",
+    },
+    "visit.changed": {
+        "en": "The nurse's visit for {first_name} has changed: now {day} between {start} and "
+              "{end}. Reply CALL to talk to us.",
+        "es": "La visita de la enfermera para {first_name} cambió: ahora el {day} entre {start} "
+              "y {end}. Responda LLAMAR para hablar con nosotros.",
+    },
+    "visit.cancelled": {
+        "en": "The nurse's visit for {first_name} on {day} at {start} is cancelled. Reply CALL "
+              "to talk to us.",
+        "es": "Se canceló la visita de la enfermera para {first_name} del {day} a las {start}. "
+              "Responda LLAMAR para hablar con nosotros.",
+    },
+}
+TEMPLATES.update(VISIT_NOTICES)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
+from opsbackend.domain import family_notices
 from opsbackend.domain.course_progress import progress_from
 from opsbackend.domain.patients import age_in_months
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
@@ -171,6 +172,8 @@ def _sync(session, clock, state: CourseState, rules, skill_rules) -> None:
             visit.status in OPEN_VISIT_STATUSES
         ):
             visit.status = "cancelled"
+            if visit.unit_id is not None:  # a planned visit the family was counting on
+                family_notices.visit_cancelled(session, clock, visit)
 
 
 def _end_visit(course: Course, end: datetime, rules: TimelineRules) -> PlannedVisit:

@@ -14,7 +14,7 @@ OUTBOUND_STATUSES = (
     "failed",
     "suppressed",
 )
-MESSAGE_PURPOSES = ("safety", "reminder", "info", "reply")
+MESSAGE_PURPOSES = ("safety", "visit", "reminder", "info")
 
 
 class OutboundMessage(Record, table=True):
