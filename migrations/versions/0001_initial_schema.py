@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 07:46:05.310013
+Create Date: 2026-11-24 08:10:40.782977
 
 """
 from typing import Sequence, Union
@@ -507,11 +507,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_alert_dedupe_key'))
     )
     with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alert_bag_id'), ['bag_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_alert_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_alert_next_escalation_at'), ['next_escalation_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_alert_patient_id'), ['patient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_alert_site_id'), ['site_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_alert_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alert_visit_id'), ['visit_id'], unique=False)
 
     op.create_table('check_in',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -661,11 +663,13 @@ def downgrade() -> None:
 
     op.drop_table('check_in')
     with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alert_visit_id'))
         batch_op.drop_index(batch_op.f('ix_alert_status'))
         batch_op.drop_index(batch_op.f('ix_alert_site_id'))
         batch_op.drop_index(batch_op.f('ix_alert_patient_id'))
         batch_op.drop_index(batch_op.f('ix_alert_next_escalation_at'))
         batch_op.drop_index(batch_op.f('ix_alert_kind'))
+        batch_op.drop_index(batch_op.f('ix_alert_bag_id'))
 
     op.drop_table('alert')
     with op.batch_alter_table('visit', schema=None) as batch_op:

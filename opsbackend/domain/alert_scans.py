@@ -4,13 +4,13 @@ and closes those whose cause went away."""
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.domain import alerts, templates
-from opsbackend.domain.bags import due_bags, due_bags_query
+from opsbackend.domain.bags import due_bags_query
 from opsbackend.domain.course_progress import progress_from
 from opsbackend.domain.pump_reports import unresolved_alarm
 from opsbackend.domain.rules import DEFAULT_ALERT_RULES, AlertRules
@@ -49,10 +49,15 @@ def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_
     now = clock.now()
     result = ScanResult()
     close_changed_bag_alerts(session, clock)
-    bags = due_bags(session, now + rules.at_risk_lead)
+    # Only bags still owed an alert: a steady tick reads next to nothing.
+    missed_raised = exists().where(Alert.bag_id == Bag.id, Alert.kind == "missed_bag_change")
+    at_risk_raised = exists().where(Alert.bag_id == Bag.id, Alert.kind == "at_risk")
+    owed = due_bags_query(now + rules.at_risk_lead).where(
+        ~missed_raised, or_(Bag.due_at <= now - rules.missed_bag_grace, ~at_risk_raised))
+    bags = list(session.scalars(owed))
     if not bags:
         return result
-    context = _BagContext.load(session, due_bags_query(now + rules.at_risk_lead).subquery())
+    context = _BagContext.load(session, owed.subquery())
     for bag in bags:
         result.examined += 1
         course = context.courses[bag.course_id]

@@ -32,8 +32,8 @@ class Alert(Record, table=True):
     site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     course_id: int | None = Field(default=None, foreign_key="course.id")
-    bag_id: int | None = Field(default=None, foreign_key="bag.id")
-    visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    bag_id: int | None = Field(default=None, foreign_key="bag.id", index=True)
+    visit_id: int | None = Field(default=None, foreign_key="visit.id", index=True)
     pump_report_id: int | None = Field(default=None, foreign_key="pump_report.id")
     summary: str = Field(max_length=300)
     raised_at: datetime

@@ -1,0 +1,40 @@
+import math
+
+import pytest
+
+from opsbackend.routing.travel import GeodesicEstimator, OsrmEstimator
+from opsbackend.routing.travel_fallback import FallbackEstimator
+
+HOME = (34.0522, -118.2437)
+BASE = (34.1478, -118.1445)
+
+
+def test_osrm_answers_while_it_is_up(osrm):
+    estimator = FallbackEstimator(OsrmEstimator(osrm.url), GeodesicEstimator())
+
+    seconds = estimator.seconds((34.0, -118.0), (34.5, -118.0))
+
+    assert seconds == 50.0
+    assert estimator.fallbacks == 0
+
+
+def test_a_failing_osrm_falls_back_to_the_geodesic_estimate(osrm):
+    osrm.fail_with = 500
+    geodesic = GeodesicEstimator()
+    estimator = FallbackEstimator(OsrmEstimator(osrm.url), geodesic)
+
+    seconds = estimator.matrix([HOME, BASE], [BASE])
+
+    assert seconds.tolist() == pytest.approx(geodesic.matrix([HOME, BASE], [BASE]).tolist())
+    assert estimator.fallbacks == 1
+
+
+def test_an_unreachable_osrm_falls_back_too():
+    estimator = FallbackEstimator(OsrmEstimator("http://127.0.0.1:9", timeout=1),
+                                  GeodesicEstimator(speed_kmh=60, road_factor=1))
+
+    seconds = estimator.seconds(HOME, BASE)
+
+    assert 13.5 * 60 < seconds < 14.5 * 60  # about 14 km at 60 km/h
+    assert estimator.fallbacks == 1
+    assert math.isfinite(seconds)
