@@ -47,7 +47,11 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def _sqlite_begin(connection):
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock up front and wait for it (busy_timeout). A deferred
+    # transaction that reads and then writes fails at once with "database is locked"
+    # when another writer committed in between (WAL snapshots), as the scheduler's
+    # jobs and the web workers do.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
