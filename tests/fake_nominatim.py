@@ -1,14 +1,13 @@
 """A fake Nominatim on 127.0.0.1 that answers /search with the real JSON shape."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.fake_server import FakeServer, JsonHandler
 
-class FakeNominatim:
+
+class FakeNominatim(FakeServer):
     def __init__(self):
         self.places: dict[str, list[tuple[float, float]]] = {}
         self.queries: list[str] = []
@@ -16,7 +15,7 @@ class FakeNominatim:
         self.user_agents: list[str] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self):
                 url = urlparse(self.path)
                 params = parse_qs(url.query)
@@ -24,35 +23,18 @@ class FakeNominatim:
                 fake.queries.append(query)
                 fake.user_agents.append(self.headers.get("User-Agent", ""))
                 if url.path != "/search" or params.get("format") != ["json"]:
-                    return self._send(400, {"error": "bad request"})
+                    return self.send_json(400, {"error": "bad request"})
                 if fake.fail_with:
-                    return self._send(fake.fail_with, {"error": "unavailable"})
+                    return self.send_json(fake.fail_with, {"error": "unavailable"})
                 found = next((v for k, v in fake.places.items() if k in query.lower()), [])
-                self._send(200, [_place(n, lat, lon, query) for n, (lat, lon) in
+                self.send_json(200, [_place(n, lat, lon, query) for n, (lat, lon) in
                                  enumerate(found, 1)])
 
-            def _send(self, code, body):
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        self.start(Handler)
 
     def add(self, fragment: str, *points: tuple[float, float]) -> None:
         self.places[fragment.lower()] = list(points)
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _place(n, lat, lon, query):

@@ -9,16 +9,16 @@ client), or a Twilio error code such as ``21211`` or ``21610``.
 """
 
 import base64
-import json
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.fake_server import FakeServer, JsonHandler
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
@@ -28,7 +28,7 @@ ERRORS = {
 }
 
 
-class FakeTwilio:
+class FakeTwilio(FakeServer):
     def __init__(self, hang_seconds: float = 3.0):
         self.messages: list[dict] = []
         self.failures: list[str] = []
@@ -37,10 +37,8 @@ class FakeTwilio:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without this, delayed ACKs add 40 ms.
-            disable_nagle_algorithm = True
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
@@ -50,14 +48,7 @@ class FakeTwilio:
             def do_GET(self):
                 fake._handle(self, "GET", {})
 
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        self.start(Handler)
 
     def fail_next(self, kind: str, times: int = 1) -> None:
         with self._lock:
@@ -65,10 +56,6 @@ class FakeTwilio:
 
     def bodies_to(self, phone: str) -> list[str]:
         return [m["body"] for m in self.messages if m["to"] == phone]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def _handle(self, handler, method, form):
         with self._lock:
@@ -144,12 +131,7 @@ def _error(code: int, message: str) -> dict:
 def _send(handler, status: int, body: dict) -> None:
     if "status" in body and "code" in body and status >= 400:
         body = body | {"status": status}
-    data = json.dumps(body).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)
+    handler.send_json(status, body)
 
 
 @pytest.fixture
