@@ -197,9 +197,10 @@ def _is_staff_line(session, phone: str) -> bool:
 
 
 def _context(session, visit: Visit):
+    """The visit's site, patient and course (None for a visit outside a course)."""
     patient = session.get(Patient, visit.patient_id)
-    return session.get(Site, patient.site_id), patient, session.get(Course, visit.course_id) \
-        if visit.course_id else None
+    course = session.get(Course, visit.course_id) if visit.course_id else None
+    return session.get(Site, patient.site_id), patient, course
 
 
 def _bag_values(session, course, site) -> dict:
