@@ -40,3 +40,24 @@ def test_an_unreachable_osrm_falls_back_too():
     assert 13.5 * 60 < seconds < 14.5 * 60  # about 14 km at 60 km/h
     assert estimator.fallbacks == 1
     assert math.isfinite(seconds)
+
+
+def test_with_osrm_configured_a_dead_osrm_still_gives_suggestions(settings, clock, factory,
+                                                                  database, auth):
+    from dataclasses import replace
+
+    from opsbackend.app import create_app
+    from tests.test_dispatch import ALL_WEEK_DAYS, MONDAY, visit_at
+
+    app = create_app(replace(settings, osrm_url="http://127.0.0.1:9"), clock=clock)
+    site = factory.site()
+    unit = factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, skills=["pediatric"],
+                        shifts=ALL_WEEK_DAYS)
+    visit = visit_at(factory, database, site, 34.0, -118.0, MONDAY.replace(hour=18))
+
+    response = app.test_client().get(f"/api/v1/visits/{visit.id}/suggestions",
+                                     headers=auth("viewer"))
+
+    assert response.status_code == 200
+    assert [s["unit_id"] for s in response.json["suitable"]] == [unit.id]
+    app.extensions["database"].dispose()

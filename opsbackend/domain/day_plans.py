@@ -57,9 +57,11 @@ def plan_day(session: Session, clock: Clock, site_id: int, day: date, travel,
         jobs.append(Job(visit.id, len(points) - 1, max(_at(visit.window_start, origin), 0),
                         _at(visit.window_end, origin), visit.service_minutes * 60,
                         frozenset(visit.required_skills)))
-    matrix = [[int(round(s)) for s in row] for row in travel.matrix(points, points)] \
-        if points else []
     horizon = max([_at(until, origin)] + [v.available_until for v in vehicles]) + 6 * 3600
+    # OSRM marks "no road" as infinite: far beyond the horizon is the same answer to the solver.
+    unreachable = 10 * horizon
+    matrix = [[int(min(s, unreachable)) for s in row] for row in travel.matrix(points, points)] \
+        if points else []
     solution = ortools_engine.solve(Problem(vehicles, jobs, matrix, horizon=horizon), seconds)
     calls = {u.id: u.call_sign for u in units}
     routes = [

@@ -85,6 +85,10 @@ class OsrmEstimator:
 
 
 def estimator_from_settings(settings) -> TravelTimeEstimator:
+    geodesic = GeodesicEstimator(settings.travel_speed_kmh, settings.travel_road_factor)
     if settings.osrm_url:
-        return OsrmEstimator(settings.osrm_url)
-    return GeodesicEstimator(settings.travel_speed_kmh, settings.travel_road_factor)
+        # OSRM down must not fail dispatch: the geodesic estimate answers meanwhile.
+        from opsbackend.routing.travel_fallback import FallbackEstimator
+
+        return FallbackEstimator(OsrmEstimator(settings.osrm_url), geodesic)
+    return geodesic
