@@ -1,10 +1,10 @@
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
+from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
 from opsbackend.domain import alerts
 from opsbackend.domain.records import get_or_404

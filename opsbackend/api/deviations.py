@@ -1,10 +1,10 @@
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, utc_datetime
 from opsbackend.domain import deviations
 from opsbackend.models.alert import DEVIATION_KINDS

@@ -1,11 +1,11 @@
 """Dispatching visits to units: suggestions with reasons, safe assignment."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import utc_datetime
 from opsbackend.api.visits import VisitSchema
 from opsbackend.domain import dispatch

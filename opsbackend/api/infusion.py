@@ -2,11 +2,11 @@
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
+from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.courses import CourseSchema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
 from opsbackend.domain import bags, course_lifecycle, pump_reports

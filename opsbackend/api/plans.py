@@ -1,9 +1,9 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
 from opsbackend.domain import day_plans
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import DayPlan

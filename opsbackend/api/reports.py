@@ -5,12 +5,12 @@ import io
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
 from opsbackend.domain.coverage import coverage
 from opsbackend.models import Home, Patient, Unit
 

@@ -1,9 +1,9 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import (
     PageArgs,
     PhoneNumber,

@@ -1,9 +1,9 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import one_of, short_text
 from opsbackend.domain import skill_rules
 from opsbackend.models.visit import VISIT_KINDS
