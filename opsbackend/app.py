@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from opsbackend import health, logs
 from opsbackend.api import init_api
 from opsbackend.api.auth import enforce_access_policy
+from opsbackend.api.token_cache import TokenCache
 from opsbackend.clock import Clock
 from opsbackend.config import Settings
 from opsbackend.db import Database
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.extensions["travel"] = estimator_from_settings(settings)
     database = Database(settings.database_url, clock)
     app.extensions["database"] = database
+    app.extensions["token_cache"] = TokenCache(database.clock, settings.token_cache_seconds)
 
     if settings.trusted_proxies:
         # Honour X-Forwarded-Proto/Host from exactly as many proxies as there are.

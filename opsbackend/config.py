@@ -41,6 +41,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     web_concurrency: int = 2
+    token_cache_seconds: int = 10
     max_content_length: int = 256 * 1024
     trusted_proxies: int = 0
     default_phone_region: str = "US"
@@ -77,6 +78,7 @@ class Settings:
             host=env.get("HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000),
             web_concurrency=_int(env, "WEB_CONCURRENCY", 2),
+            token_cache_seconds=_int(env, "TOKEN_CACHE_SECONDS", 10),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             default_phone_region=env.get("DEFAULT_PHONE_REGION", "US").upper(),

@@ -1,9 +1,14 @@
 """Every route declares who may call it; the walk below proves each one refuses the rest."""
 
+from dataclasses import replace
+
 import pytest
 from flask.views import MethodView
+from sqlalchemy import select
 
 from opsbackend.api.auth import PUBLIC, policy_for
+from opsbackend.app import create_app
+from opsbackend.domain import tokens
 from opsbackend.models import ApiToken
 from opsbackend.models.auth import ROLES
 
@@ -94,6 +99,37 @@ def test_a_revoked_token_is_refused(client, auth, factory):
     refused = client.get("/api/v1/sites", headers=viewer)
     assert refused.status_code == 401
     assert "revoked" in refused.json["message"]
+
+
+def test_a_token_revoked_elsewhere_stops_working_when_the_cache_time_runs_out(
+    client, auth, database, clock, settings
+):
+    """Another worker or the CLI revoked it: this worker trusts its cache a few seconds more."""
+    viewer = auth("viewer")
+    assert client.get("/api/v1/sites", headers=viewer).status_code == 200
+    with database.transaction() as session:
+        token = session.scalars(select(ApiToken).where(ApiToken.role == "viewer")).one()
+        tokens.revoke_token(session, clock, token.id)
+
+    clock.advance(seconds=settings.token_cache_seconds - 1)
+    assert client.get("/api/v1/sites", headers=viewer).status_code == 200
+    clock.advance(seconds=1)
+    assert client.get("/api/v1/sites", headers=viewer).status_code == 401
+
+
+def test_with_the_token_cache_off_a_revocation_elsewhere_counts_at_once(
+    settings, clock, factory
+):
+    app = create_app(replace(settings, token_cache_seconds=0), clock=clock)
+    client = app.test_client()
+    viewer = factory.auth_headers("viewer")
+    assert client.get("/api/v1/sites", headers=viewer).status_code == 200
+    with factory.database.transaction() as session:
+        token = session.scalars(select(ApiToken).where(ApiToken.role == "viewer")).one()
+        tokens.revoke_token(session, clock, token.id)
+
+    assert client.get("/api/v1/sites", headers=viewer).status_code == 401
+    app.extensions["database"].dispose()
 
 
 def test_tokens_are_stored_only_as_hashes(client, auth, database):

@@ -8,6 +8,7 @@ cannot be open by accident. Admins may do everything.
 from flask import current_app, g, request
 from flask_smorest import abort
 
+from opsbackend.api.token_cache import Caller
 from opsbackend.domain import tokens
 from opsbackend.models.auth import ROLES
 
@@ -77,9 +78,22 @@ def _authenticate():
         abort(401, message="send an API token: Authorization: Bearer <token>", headers=challenge)
     database = current_app.extensions["database"]
     session = database.scoped()
-    token = tokens.authenticate(session, raw.strip())
-    if token is None:
+    caller = _caller(session, raw.strip())
+    if caller is None:
         abort(401, message="the API token is unknown or revoked", headers=challenge)
-    g.token = token
-    database.label(session, actor=f"token:{token.id}:{token.name}", request_id=g.request_id)
-    return token
+    g.token = caller
+    database.label(session, actor=f"token:{caller.id}:{caller.name}", request_id=g.request_id)
+    return caller
+
+
+def _caller(session, raw: str) -> Caller | None:
+    cache = current_app.extensions["token_cache"]
+    token_hash = tokens.hash_token(raw)
+    caller = cache.get(token_hash)
+    if caller is None:
+        token = tokens.authenticate(session, raw)
+        if token is None:
+            return None
+        caller = Caller(id=token.id, name=token.name, role=token.role, nurse_id=token.nurse_id)
+        cache.put(token_hash, caller)
+    return caller

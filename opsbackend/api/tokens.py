@@ -1,11 +1,12 @@
 from types import SimpleNamespace
 
+from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import allow
+from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
 from opsbackend.domain import tokens
 from opsbackend.domain.records import require_reference
@@ -66,3 +67,4 @@ class TokenById(MethodView):
         """Revoke a token"""
         tokens.revoke_token(context.session(), context.clock(), token_id)
         context.commit()
+        current_app.extensions["token_cache"].clear()
