@@ -1,5 +1,7 @@
-from opsbackend.models import Contact, Home, Patient
+from opsbackend.models import AuditEvent, Contact, Home, Patient
 from tests.factories import count_rows
+
+TABLES = ("patient", "home", "contact")
 
 
 def patient_body(site_id, **overrides):
@@ -78,16 +80,19 @@ def test_a_future_birth_date_is_refused(client, auth, factory):
     assert "date_of_birth" in response.json["errors"]["json"]
 
 
-def test_an_unknown_site_is_a_422_naming_site_id(client, auth):
+def test_an_unknown_site_is_a_422_naming_site_id_and_writes_nothing(client, auth, database):
     response = client.post(
         "/api/v1/patients", json=patient_body(404), headers=auth("dispatcher")
     )
 
     assert response.status_code == 422
     assert "site_id" in response.json["errors"]["json"]
+    for model in (Patient, Home, Contact):
+        assert count_rows(database, model) == 0
+    assert count_rows(database, AuditEvent, AuditEvent.table_name.in_(TABLES)) == 0
 
 
-def test_a_study_code_is_unique_per_site_only(client, auth, factory):
+def test_a_study_code_is_unique_per_site_only(client, auth, factory, database):
     first, second = factory.site(), factory.site()
     headers = auth("dispatcher")
     client.post("/api/v1/patients", json=patient_body(first.id), headers=headers)
@@ -98,6 +103,8 @@ def test_a_study_code_is_unique_per_site_only(client, auth, factory):
     assert same_site.status_code == 409
     assert "study_code" in same_site.json["errors"]["json"]
     assert other_site.status_code == 201
+    assert count_rows(database, Patient) == 2
+    assert count_rows(database, Contact) == 2
 
 
 def test_lat_without_lon_is_refused(client, auth, factory):

@@ -9,6 +9,7 @@ from opsbackend.domain.errors import Conflict, Invalid, NotFound
 from opsbackend.domain.records import (
     Page,
     apply_changes,
+    explained_refusal,
     get_or_404,
     paginate,
     require_reference,
@@ -28,8 +29,6 @@ def create_patient(session: Session, data: dict, locate=None) -> Patient:
     data = dict(data)
     home_data = data.pop("home", None)
     contacts_data = data.pop("contacts", [])
-    require_reference(session, Site, data["site_id"], "site_id")
-    _require_unique_study_code(session, data["site_id"], data["study_code"])
     phones = [contact["phone"] for contact in contacts_data]
     if len(phones) != len(set(phones)):
         raise Conflict("two contacts have the same phone", field="contacts")
@@ -39,8 +38,14 @@ def create_patient(session: Session, data: dict, locate=None) -> Patient:
         _require_home_address(home_data)
         patient.home = Home(**home_data)
         _place_new_home(patient.home, home_data, locate)
+
+    def explain():
+        require_reference(session, Site, data["site_id"], "site_id")
+        _require_unique_study_code(session, data["site_id"], data["study_code"])
+
     session.add(patient)
-    session.flush()
+    with explained_refusal(session, explain):
+        session.flush()
     if patient.home is not None and patient.home.geocode_status == "pending" and locate:
         locate(patient.home)
     return patient

@@ -1,9 +1,12 @@
 """Small helpers every resource uses: fetch by id, apply changes, paginate."""
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from opsbackend.domain.errors import Invalid, NotFound
@@ -31,6 +34,23 @@ def require_reference(session: Session, model, record_id: int | None, field: str
     """A foreign key given in a request must point at a record (422 naming the field)."""
     if record_id is not None and session.get(model, record_id) is None:
         raise Invalid(f"{_label(model)} {record_id} does not exist", field=field)
+
+
+@contextmanager
+def explained_refusal(session: Session, explain: Callable[[], None]) -> Iterator[None]:
+    """Write first, ask why only when the database refuses.
+
+    The foreign keys and unique constraints are what guarantee the data, even between
+    two writers racing. When one refuses the block, the transaction is rolled back
+    (nothing half-written stays) and ``explain()`` runs the checks that raise the
+    error naming the field; the checks cost queries only when something is wrong.
+    """
+    try:
+        yield
+    except IntegrityError:
+        session.rollback()
+        explain()
+        raise
 
 
 def apply_changes(record, changes: dict) -> None:
