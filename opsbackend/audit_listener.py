@@ -6,8 +6,10 @@ are inserted with SQL core on the flushing connection, so the listener never
 re-enters the flush.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import event, inspect
 
@@ -38,16 +40,17 @@ def _write_audit_events(session, _flush_context) -> None:
         ("delete", session.deleted),
     ):
         for obj in objects:
-            if not getattr(obj, "__audited__", True):
+            shape = _shape(type(obj))
+            if shape is None:
                 continue
-            changes = _changes(obj, action)
+            changes = _changes(obj, action, shape)
             if changes is None:
                 continue
             rows.append(
                 base
                 | {
                     "action": action,
-                    "table_name": obj.__tablename__,
+                    "table_name": shape.table_name,
                     "record_id": _record_id(obj),
                     "changes": changes,
                 }
@@ -56,25 +59,42 @@ def _write_audit_events(session, _flush_context) -> None:
         session.connection().execute(AuditEvent.__table__.insert(), rows)
 
 
-def _changes(obj, action: str) -> dict | None:
+@dataclass(frozen=True)
+class _Shape:
+    """What the listener needs of a mapped class, worked out once per class."""
+
+    table_name: str
+    columns: tuple[str, ...]
+    redacted: frozenset[str]
+
+
+@cache
+def _shape(cls) -> _Shape | None:
+    if not getattr(cls, "__audited__", True):
+        return None
+    columns = tuple(
+        attr.key for attr in inspect(cls).column_attrs if attr.key not in IGNORED_COLUMNS
+    )
+    return _Shape(cls.__tablename__, columns, frozenset(getattr(cls, "__audit_redacted__", ())))
+
+
+def _changes(obj, action: str, shape: _Shape) -> dict | None:
+    if action == "create":
+        after = {name: _plain(getattr(obj, name), name in shape.redacted) for name in shape.columns}
+        return {"before": None, "after": after or None}
     state = inspect(obj)
-    redacted = getattr(obj, "__audit_redacted__", ())
     before, after = {}, {}
-    for attr in state.mapper.column_attrs:
-        name = attr.key
-        if name in IGNORED_COLUMNS:
-            continue
+    for name in shape.columns:
         history = state.attrs[name].history
-        if action == "create":
-            after[name] = _plain(getattr(obj, name), name in redacted)
-        elif action == "delete":
+        redact = name in shape.redacted
+        if action == "delete":
             value = history.deleted[0] if history.deleted else getattr(obj, name)
-            before[name] = _plain(value, name in redacted)
+            before[name] = _plain(value, redact)
         elif history.has_changes():
             old = history.deleted[0] if history.deleted else None
             new = history.added[0] if history.added else None
-            before[name] = _plain(old, name in redacted)
-            after[name] = _plain(new, name in redacted)
+            before[name] = _plain(old, redact)
+            after[name] = _plain(new, redact)
     if action == "update" and not after:
         return None
     return {"before": before or None, "after": after or None}
