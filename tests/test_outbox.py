@@ -124,6 +124,56 @@ def test_a_crash_after_the_provider_call_never_sends_twice(database, clock, twil
     assert fake_twilio.bodies_to(NURSE_PHONE) == ["exactly once"]
 
 
+def test_a_pass_that_dies_half_way_records_what_already_went_out(database, clock,
+                                                                twilio_provider, fake_twilio):
+    ids = [queue(database, clock, body=f"m{n}") for n in range(4)]
+
+    class DiesOnTheThird:
+        name = "dying"
+        calls = 0
+
+        def send(self, to, body, callback):
+            self.calls += 1
+            if self.calls == 3:
+                twilio_provider.send(to, body, callback)
+                raise SystemExit("killed after the provider call")
+            return twilio_provider.send(to, body, callback)
+
+    with pytest.raises(SystemExit):
+        send(database, clock, DiesOnTheThird())
+
+    statuses = [row(database, message_id).status for message_id in ids]
+    assert statuses == ["sent", "sent", "sending", "sending"]
+    assert row(database, ids[0]).provider_sid == fake_twilio.messages[0]["sid"]
+    clock.advance(minutes=3)  # the reaper settles the third, the fourth goes out once
+    send(database, clock, twilio_provider)
+    send(database, clock, twilio_provider)
+    assert [row(database, message_id).status for message_id in ids] == ["sent"] * 4
+    assert sorted(fake_twilio.bodies_to(NURSE_PHONE)) == ["m0", "m1", "m2", "m3"]
+
+
+def test_a_status_callback_before_the_sid_is_recorded_keeps_its_status(database, clock,
+                                                                        twilio_provider):
+    """Twilio can call back before the sender's pass records the SID it returned."""
+    message_id = queue(database, clock, body="fast callback")
+
+    class CallsBackAtOnce:
+        name = "fast"
+
+        def send(self, to, body, callback):
+            result = twilio_provider.send(to, body, callback)
+            with database.transaction() as session:
+                outbox.record_status_callback(session, clock, outbox_id=message_id,
+                                              sid=result.sid, status="delivered")
+            return result
+
+    send(database, clock, CallsBackAtOnce())
+
+    settled = row(database, message_id)
+    assert settled.status == "delivered"
+    assert settled.delivered_at == clock.now() and settled.sent_at == clock.now()
+
+
 def test_a_status_callback_settles_a_crashed_row_before_the_reaper(database, clock,
                                                                    twilio_provider,
                                                                    fake_twilio):

@@ -14,18 +14,21 @@ is down the sender pauses, so messages go out in order when it is back.
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site
-from opsbackend.sms.provider import PermanentSmsError, TransientSmsError
+from opsbackend.sms.provider import PermanentSmsError, SendResult, TransientSmsError
 
 log = logging.getLogger("opsbackend.outbox")
+# The sender's bookkeeping is SQL core on the table (the row is its own record of
+# delivery); the messages themselves are written through the ORM, with their cause.
+OUTBOX = OutboundMessage.__table__
 
 # Non-safety messages give up after this many tries (about 1.5 hours of trying).
 MAX_ATTEMPTS = 20
@@ -92,20 +95,29 @@ def quiet_hours_end(session: Session, now: datetime, contact: Contact) -> dateti
 
 def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
              max_attempts: int = MAX_ATTEMPTS, status_callback_base: str = "") -> SendSummary:
-    """One pass: resolve stuck rows, then claim and send due messages, oldest first."""
+    """One pass: resolve stuck rows, then claim and send due messages, oldest first.
+
+    The batch costs two transactions whatever its size: one claims it (and suppresses
+    what should no longer go out), one records the provider's SIDs. A crash in between
+    leaves rows ``sending``, which the reaper settles without sending them again.
+    """
     summary = SendSummary()
     summary.reaped = reap_stuck(database, clock, provider)
-    claimed = _claim(database, clock, batch_size)
-    summary.claimed = len(claimed)
-    for position, message_id in enumerate(claimed):
-        outcome = _send_one(database, clock, provider, message_id, max_attempts,
-                            status_callback_base)
-        setattr(summary, outcome, getattr(summary, outcome) + 1)
-        if outcome == "retried":
-            # The provider is struggling: the rest wait, so that order is kept.
-            summary.paused = True
-            _release_claims(database, claimed[position + 1:])
-            break
+    batch = _claim(database, clock, batch_size, summary)
+    outcomes = _Outcomes()
+    try:
+        for position, message in enumerate(batch):
+            outcome = _send_one(database, clock, provider, message, outcomes, max_attempts,
+                                status_callback_base)
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
+            if outcome == "retried":
+                # The provider is struggling: the rest wait, so that order is kept.
+                summary.paused = True
+                _release_claims(database, [later.id for later in batch[position + 1:]])
+                break
+    finally:
+        # Also when the pass dies half-way: what went out is recorded, not left to the reaper.
+        _record_outcomes(database, clock, outcomes)
     return summary
 
 
@@ -194,63 +206,129 @@ def backoff(attempts: int, rng=random.random) -> timedelta:
     return delay / 2 + delay / 2 * rng()
 
 
-def _claim(database, clock: Clock, limit: int) -> list[int]:
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    to_phone: str
+    body: str
+
+
+def _claim(database, clock: Clock, limit: int, summary: SendSummary) -> list[_Claimed]:
+    """Mark up to ``limit`` due messages ``sending`` in one statement; those whose
+    recipient has opted out or whose alert was closed meanwhile are suppressed instead."""
     now = clock.now()
     with database.transaction(actor="outbox") as session:
         if _provider_on_hold(session, now):
             return []
-        due = session.scalars(
-            select(OutboundMessage.id)
-            .where(OutboundMessage.status == "queued",
-                   (OutboundMessage.next_attempt_at.is_(None))
-                   | (OutboundMessage.next_attempt_at <= now))
-            .order_by(OutboundMessage.id)
+        due = (
+            select(OUTBOX.c.id)
+            .where(OUTBOX.c.status == "queued",
+                   OUTBOX.c.next_attempt_at.is_(None) | (OUTBOX.c.next_attempt_at <= now))
+            .order_by(OUTBOX.c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite writers take turns
+        )
+        rows = session.execute(
+            update(OUTBOX)
+            # status again: a second sender's claim on SQLite finds nothing left to take.
+            .where(OUTBOX.c.id.in_(due.scalar_subquery()), OUTBOX.c.status == "queued")
+            .values(status="sending", claimed_at=now, attempts=OUTBOX.c.attempts + 1,
+                    updated_at=now)
+            .returning(OUTBOX.c.id, OUTBOX.c.to_phone, OUTBOX.c.body, OUTBOX.c.alert_id)
         ).all()
-        claimed = []
-        for message_id in due:
-            # Compare-and-set: on SQLite (no row locks) a second sender's update finds nothing.
-            result = session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == message_id, OutboundMessage.status == "queued")
-                .values(status="sending", claimed_at=now,
-                        attempts=OutboundMessage.attempts + 1)
-            )
-            if result.rowcount == 1:
-                claimed.append(message_id)
-        return claimed
+        summary.claimed = len(rows)
+        unwanted = _unwanted(session, rows)
+        for reason, ids in unwanted.items():
+            session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids))
+                            .values(status="suppressed", suppressed_reason=reason,
+                                    updated_at=now))
+            summary.suppressed += len(ids)
+        skipped = {message_id for ids in unwanted.values() for message_id in ids}
+        return sorted((_Claimed(row.id, row.to_phone, row.body) for row in rows
+                       if row.id not in skipped), key=lambda message: message.id)
 
 
-def _send_one(database, clock, provider, message_id, max_attempts, callback_base) -> str:
-    with database.transaction(actor="outbox") as session:
-        message = session.get(OutboundMessage, message_id)
-        to, body = message.to_phone, message.body
-        if _opted_out(session, to):  # STOP arrived after the claim
-            message.status, message.suppressed_reason = "suppressed", "opted_out"
-            return "suppressed"
-        if _alert_closed(session, message):  # someone acted before it went out
-            message.status, message.suppressed_reason = "suppressed", "alert_closed"
-            return "suppressed"
-    callback = f"{callback_base}/twilio/status?outbox_id={message_id}" if callback_base else None
+def _unwanted(session: Session, rows) -> dict[str, list[int]]:
+    """Claimed messages that must not go out: the recipient sent STOP, or someone
+    acted on the alert before its escalation SMS left."""
+    phones = {row.to_phone for row in rows}
+    opted_out = set(session.scalars(
+        select(Contact.phone).where(Contact.phone.in_(phones), Contact.opted_out.is_(True))
+    )) if phones else set()
+    alert_ids = {row.alert_id for row in rows if row.alert_id is not None}
+    closed = set(session.scalars(
+        select(Alert.id).where(Alert.id.in_(alert_ids), Alert.status != "open")
+    )) if alert_ids else set()
+    unwanted = {
+        "opted_out": [row.id for row in rows if row.to_phone in opted_out],
+        "alert_closed": [row.id for row in rows
+                         if row.alert_id in closed and row.to_phone not in opted_out],
+    }
+    return {reason: ids for reason, ids in unwanted.items() if ids}
+
+
+@dataclass
+class _Outcomes:
+    """What one pass learnt, recorded in one transaction at its end."""
+
+    sent: list[tuple[int, SendResult]] = field(default_factory=list)
+    # Recipients Twilio refused during this pass because they replied STOP (21610):
+    # the rest of the batch to them is suppressed, not sent.
+    stopped_phones: set[str] = field(default_factory=set)
+    suppressed_ids: list[int] = field(default_factory=list)
+
+
+def _send_one(database, clock, provider, message: _Claimed, outcomes: _Outcomes,
+              max_attempts: int, callback_base: str) -> str:
+    if message.to_phone in outcomes.stopped_phones:
+        outcomes.suppressed_ids.append(message.id)
+        return "suppressed"
+    callback = f"{callback_base}/twilio/status?outbox_id={message.id}" if callback_base else None
     try:
-        result = provider.send(to, body, callback)
+        outcomes.sent.append((message.id, provider.send(message.to_phone, message.body,
+                                                        callback)))
+        return "sent"
     except TransientSmsError as exc:
         if exc.maybe_sent:
             log.warning("send outcome unknown; the reaper will check",
-                        extra={"outbox_id": message_id})
+                        extra={"outbox_id": message.id})
             return "retried"
-        return _record_failure(database, clock, message_id, exc, max_attempts)
+        return _record_failure(database, clock, message.id, exc, max_attempts)
     except PermanentSmsError as exc:
-        return _record_failure(database, clock, message_id, exc, max_attempts)
+        if exc.code == UNSUBSCRIBED:
+            outcomes.stopped_phones.add(message.to_phone)
+        return _record_failure(database, clock, message.id, exc, max_attempts)
+
+
+def _record_outcomes(database, clock: Clock, outcomes: _Outcomes) -> None:
+    """The provider's SIDs in one statement, and the suppressions. A status callback
+    may have come before the SID is recorded: it set the SID and a later status,
+    which stay."""
+    if not (outcomes.sent or outcomes.suppressed_ids):
+        return
+    now = clock.now()
     with database.transaction(actor="outbox") as session:
-        message = session.get(OutboundMessage, message_id)
-        message.provider_sid = message.provider_sid or result.sid
-        message.sent_at = clock.now()
-        message.status = "delivered" if result.status == "delivered" else "sent"
-        if message.status == "delivered":
-            message.delivered_at = clock.now()
-    return "sent"
+        if outcomes.suppressed_ids:
+            session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(outcomes.suppressed_ids))
+                            .values(status="suppressed", suppressed_reason="opted_out",
+                                    updated_at=now))
+        if not outcomes.sent:
+            return
+        status = case((OUTBOX.c.status == "sending", bindparam("new_status")),
+                      else_=OUTBOX.c.status)
+        delivered_at = case((bindparam("new_status") == "delivered",
+                             func.coalesce(OUTBOX.c.delivered_at, now)),
+                            else_=OUTBOX.c.delivered_at)
+        session.connection().execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("message_id"))
+            .values(status=status, delivered_at=delivered_at, updated_at=now,
+                    provider_sid=func.coalesce(OUTBOX.c.provider_sid, bindparam("sid")),
+                    sent_at=func.coalesce(OUTBOX.c.sent_at, now)),
+            [{"message_id": message_id, "sid": result.sid,
+              "new_status": "delivered" if result.status == "delivered" else "sent"}
+             for message_id, result in outcomes.sent],
+        )
 
 
 def _record_failure(database, clock, message_id, exc, max_attempts) -> str:
@@ -292,13 +370,6 @@ def _provider_on_hold(session: Session, now: datetime) -> bool:
             OutboundMessage.last_error_code.is_not(None), OutboundMessage.next_attempt_at > now,
         ).limit(1)
     ).first() is not None
-
-
-def _alert_closed(session: Session, message: OutboundMessage) -> bool:
-    if message.alert_id is None:
-        return False
-    alert = session.get(Alert, message.alert_id)
-    return alert is not None and alert.status != "open"
 
 
 def _opted_out(session: Session, phone: str) -> bool:
