@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import select
 
 from opsbackend.app import create_app
+from opsbackend.domain.sms_conversation import handle_sms
 from opsbackend.models import (
     AuditEvent,
     CallbackRequest,
@@ -12,6 +13,7 @@ from opsbackend.models import (
     PumpReport,
     Visit,
 )
+from opsbackend.phone.sms import SORRY
 from tests.factories import count_rows
 from tests.phone import reply_text, signed_post, sms
 
@@ -112,6 +114,26 @@ def test_odd_bodies_are_stored_and_answered(client, database, crew, body):
         stored = session.scalars(select(InboundMessage)).one()
     assert stored.body == body[:1600]
     assert stored.reply_body == reply_text(response).replace("&amp;", "&")
+
+
+def test_a_handler_crash_is_answered_kept_and_leaves_nothing_half_written(
+        client, database, crew, monkeypatch):
+    nurse, _course, _visit = crew
+
+    def record_then_crash(session, clock, inbound, rules):
+        handle_sms(session, clock, inbound, rules)  # records the arrival, flushed
+        session.flush()
+        raise RuntimeError("a bug after the check-in was written")
+
+    monkeypatch.setattr("opsbackend.phone.sms.handle_sms", record_then_crash)
+    response = sms(client, nurse.phone, "ARRIVED", sid="SMcrash")
+
+    assert response.status_code == 200
+    assert reply_text(response) == SORRY
+    assert count_rows(database, CheckIn) == 0
+    with database.new_session() as session:
+        stored = session.scalars(select(InboundMessage)).one()
+    assert (stored.provider_sid, stored.handled_as, stored.body) == ("SMcrash", "error", "ARRIVED")
 
 
 def test_an_unregistered_number_gets_a_polite_reply(client, database, crew):

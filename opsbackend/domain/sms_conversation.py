@@ -6,7 +6,7 @@ ask for a call, get help, opt out and back in. Every answer says what was
 recorded, or exactly what was not understood and the right form.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
@@ -35,6 +35,9 @@ CHECK_IN_VERBS = ("arrived", "changed", "pump", "done")
 class Reply:
     text: str
     handled_as: str
+    # Who sent it, when we know: stored on the inbound message with the reply.
+    nurse_id: int | None = None
+    contact_id: int | None = None
 
 
 def handle_sms(
@@ -46,14 +49,13 @@ def handle_sms(
         select(Nurse).where(Nurse.phone == phone, Nurse.active.is_(True))
     ).first()
     if nurse is not None:
-        inbound.nurse_id = nurse.id
-        return _from_nurse(session, clock, nurse, inbound, rules)
+        return replace(_from_nurse(session, clock, nurse, inbound, rules), nurse_id=nurse.id)
     if _is_staff_line(session, phone):
         return _from_staff_line(session, clock, inbound)
     contacts = session.scalars(select(Contact).where(Contact.phone == phone)).all()
     if contacts:
-        inbound.contact_id = contacts[0].id
-        return _from_family(session, clock, contacts, inbound)
+        return replace(_from_family(session, clock, contacts, inbound),
+                       contact_id=contacts[0].id)
     return Reply(templates.render("unknown_sender", "en"), "unknown_sender")
 
 

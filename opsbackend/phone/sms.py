@@ -27,25 +27,34 @@ def inbound_sms():
     seen = _by_sid(session, sid)
     if seen is not None:
         return _twiml(seen.reply_body)  # a retried webhook: same answer, nothing new
-    inbound = InboundMessage(
-        provider_sid=sid[:64], from_phone=_phone(form.get("From", "")),
+    inbound = _inbound(form, sid[:64])
+    session.add(inbound)
+    try:
+        session.flush()
+    except IntegrityError:  # the same message, racing in on a parallel retry, won
+        session.rollback()
+        return _twiml(_by_sid(session, sid).reply_body)
+    try:
+        reply = handle_sms(session, context.clock(), inbound, context.rules())
+    except Exception:  # the message is kept, the sender told, the error logged
+        current_app.logger.exception("inbound SMS %s could not be handled", sid)
+        session.rollback()  # whatever the handling half-wrote goes
+        inbound = _inbound(form, sid[:64])
+        inbound.reply_body, inbound.handled_as = SORRY, "error"
+        session.add(inbound)
+    else:
+        inbound.reply_body, inbound.handled_as = reply.text, reply.handled_as
+        inbound.nurse_id, inbound.contact_id = reply.nurse_id, reply.contact_id
+    context.commit()
+    return _twiml(inbound.reply_body)
+
+
+def _inbound(form, sid: str) -> InboundMessage:
+    return InboundMessage(
+        provider_sid=sid, from_phone=_phone(form.get("From", "")),
         to_phone=_phone(form.get("To", "")) or None, body=form.get("Body", "")[:MAX_LENGTH],
         received_at=context.clock().now(),
     )
-    try:
-        with session.begin_nested():
-            session.add(inbound)
-    except IntegrityError:  # the same message, racing in on a parallel retry
-        return _twiml(_by_sid(session, sid).reply_body)
-    try:
-        with session.begin_nested():
-            reply = handle_sms(session, context.clock(), inbound, context.rules())
-        inbound.reply_body, inbound.handled_as = reply.text, reply.handled_as
-    except Exception:  # the message is kept, the sender told, the error logged
-        current_app.logger.exception("inbound SMS %s could not be handled", sid)
-        inbound.reply_body, inbound.handled_as = SORRY, "error"
-    context.commit()
-    return _twiml(inbound.reply_body)
 
 
 def _by_sid(session, sid: str) -> InboundMessage | None:
