@@ -23,7 +23,8 @@ class Page:
 def get_or_404(session: Session, model, record_id: int, *, for_update: bool = False):
     stmt = select(model).where(model.id == record_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        # The row as it is once locked, even if this session loaded it before the lock.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     record = session.scalars(stmt).first()
     if record is None:
         raise NotFound(f"{_label(model)} {record_id} does not exist")
