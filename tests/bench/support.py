@@ -79,11 +79,13 @@ def _client(args):
     latencies, failures = [], []
     began = time.perf_counter()
     for n, (method, path, body, headers, expect) in enumerate(requests):
-        if rate_per_client:
-            wait = began + n / rate_per_client - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
         sent = time.perf_counter()
+        if rate_per_client:
+            # Latency counts from when the request was due, so a client that falls behind
+            # a slow server reports the wait too (no coordinated omission).
+            due = began + n / rate_per_client
+            time.sleep(max(0.0, due - sent))
+            sent = due
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
@@ -103,13 +105,16 @@ def _client(args):
 
 def drive(port: int, requests: list, concurrency: int, rate: float | None = None) -> dict:
     """Send ``requests`` (method, path, body, headers, expected status) from ``concurrency``
-    processes; with ``rate`` (requests/s overall) they are paced, otherwise flat out."""
+    processes; with ``rate`` (requests/s overall) they are paced, evenly spaced (the clients
+    start 1/rate apart, not in step), otherwise flat out."""
     shares = [requests[n::concurrency] for n in range(concurrency)]
     per_client = rate / concurrency if rate else None
     start_at = time.time() + 0.5
+    offsets = [n / rate if rate else 0.0 for n in range(concurrency)]
     began = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(concurrency) as pool:
-        results = pool.map(_client, [(port, share, per_client, start_at) for share in shares])
+        results = pool.map(_client, [(port, share, per_client, start_at + offset)
+                                     for share, offset in zip(shares, offsets, strict=True)])
     elapsed = time.perf_counter() - began - 0.5
     latencies = sorted(x for lat, _ in results for x in lat)
     failures = [f for _, fail in results for f in fail]
