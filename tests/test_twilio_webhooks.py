@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import select
 
 from opsbackend.app import create_app
+from opsbackend.domain.errors import Conflict
 from opsbackend.domain.sms_conversation import handle_sms
 from opsbackend.models import (
     AuditEvent,
@@ -134,6 +135,24 @@ def test_a_handler_crash_is_answered_kept_and_leaves_nothing_half_written(
     with database.new_session() as session:
         stored = session.scalars(select(InboundMessage)).one()
     assert (stored.provider_sid, stored.handled_as, stored.body) == ("SMcrash", "error", "ARRIVED")
+
+
+def test_a_check_in_refused_half_way_leaves_only_the_message_and_the_reply(
+        client, database, crew, monkeypatch):
+    nurse, _course, visit = crew
+
+    def refuse_after_the_visit_moved(*_args, **_kwargs):
+        raise Conflict("the check-in could not be stored", field="visit")
+
+    monkeypatch.setattr("opsbackend.domain.check_ins._record", refuse_after_the_visit_moved)
+    response = sms(client, nurse.phone, "ARRIVED", sid="SMrefused")
+
+    assert reply_text(response).startswith("Not recorded:")
+    with database.new_session() as session:
+        assert session.get(Visit, visit.id).status == "assigned"  # not left "on_site"
+        stored = session.scalars(select(InboundMessage)).one()
+    assert (stored.handled_as, stored.nurse_id) == ("refused:arrived", nurse.id)
+    assert count_rows(database, CheckIn) == 0
 
 
 def test_an_unregistered_number_gets_a_polite_reply(client, database, crew):

@@ -125,8 +125,7 @@ def depart(session, clock, nurse, visit, caller: Caller) -> CheckIn:
 
 
 def _record(session, clock, nurse, visit, kind, caller: Caller, details=None) -> CheckIn:
-    home = session.scalars(select(Home).where(Home.patient_id == visit.patient_id)).first()
-    matched_home = bool(caller.phone and home and home.landline_phone == caller.phone)
+    matched_home = bool(caller.phone and caller.phone == _home_landline(session, visit))
     location = "home_landline" if matched_home else "gps" if caller.lat is not None else "none"
     check_in = CheckIn(
         visit_id=visit.id, patient_id=visit.patient_id, nurse_id=nurse.id,
@@ -139,9 +138,12 @@ def _record(session, clock, nurse, visit, kind, caller: Caller, details=None) ->
         lat=caller.lat, lon=caller.lon, inbound_message_id=caller.inbound_message_id,
         details=details or {},
     )
-    session.add(check_in)
-    session.flush()
+    session.add(check_in)  # inserted at the next flush, with whatever else the caller adds
     return check_in
+
+
+def _home_landline(session, visit) -> str | None:
+    return session.scalar(select(Home.landline_phone).where(Home.patient_id == visit.patient_id))
 
 
 def course_of(session: Session, visit: Visit) -> Course | None:

@@ -41,15 +41,19 @@ def record_pump_report(
     report = PumpReport(
         **(data | {"reported_at": reported_at}),
         course_id=course.id,
-        bag_id=bag.id if bag else None,
+        bag=bag,
         flags=_flags(session, course, data, reported_at),
     )
-    try:
-        with session.begin_nested():
-            session.add(report)
-    except IntegrityError:
-        # The same key won a race with us: that report stands.
-        return _by_key(session, key), False
+    if key is None:
+        session.add(report)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(report)
+        except IntegrityError:
+            # The same key won a race with us: that report stands.
+            return _by_key(session, key), False
     if "out_of_order" in report.flags:
         return report, True
     _apply_to_course(session, course, report, rules)

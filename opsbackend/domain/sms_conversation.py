@@ -18,9 +18,9 @@ from opsbackend.domain.course_lifecycle import hanging_bag
 from opsbackend.domain.errors import DomainError
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
 from opsbackend.models import (
+    Bag,
     CallbackRequest,
     Contact,
-    Course,
     InboundMessage,
     Nurse,
     Patient,
@@ -38,6 +38,9 @@ class Reply:
     # Who sent it, when we know: stored on the inbound message with the reply.
     nurse_id: int | None = None
     contact_id: int | None = None
+    # A refused check-in: the caller rolls back whatever it began and keeps only the
+    # message and this reply (cheaper than a savepoint around every check-in).
+    undo_changes: bool = False
 
 
 def handle_sms(
@@ -74,9 +77,8 @@ def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
         return Reply(templates.render("nurse.help", language), "help")
     caller = Caller(channel="sms", phone=inbound.from_phone, inbound_message_id=inbound.id)
     try:
-        with session.begin_nested():
-            visit = check_ins.resolve_visit(session, clock, nurse, command.visit_id)
-            text = _check_in(session, clock, nurse, visit, caller, command, language, rules)
+        visit = check_ins.resolve_visit(session, clock, nurse, command.visit_id)
+        text = _check_in(session, clock, nurse, visit, caller, command, language, rules)
     except SeveralCurrentVisits as exc:
         codes = ", ".join(f"V{v.id}" for v in exc.visits)
         return _refused(f"{len(exc.visits)} visits now ({codes}); add the code",
@@ -89,13 +91,15 @@ def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
 
 
 def _check_in(session, clock, nurse, visit, caller, command, language, rules) -> str:
-    site, patient, course = _context(session, visit)
-    values = {"study_code": patient.study_code, "visit_id": visit.id,
-              "time": templates.local_time(clock.now(), site.timezone)}
+    study_code, timezone = _where(session, visit)
+    values = {"study_code": study_code, "visit_id": visit.id,
+              "time": templates.local_time(clock.now(), timezone)}
     if command.verb == "arrived":
         check_ins.arrive(session, clock, nurse, visit, caller)
-        return templates.render("nurse.arrived", language, **values, **_bag_values(
-            session, course, site))
+        course = check_ins.course_of(session, visit)
+        bag = hanging_bag(session, course) if course is not None else None
+        return templates.render("nurse.arrived", language, **values,
+                                **_bag_values(bag, timezone))
     if command.verb == "changed":
         _check_in_row, change = check_ins.change_bag(
             session, clock, nurse, visit, caller, volume_ml=command.volume_ml,
@@ -106,16 +110,16 @@ def _check_in(session, clock, nurse, visit, caller, command, language, rules) ->
         return templates.render(
             "nurse.changed", language, time=values["time"], late=late,
             old_sequence=change.old_bag.sequence, new_sequence=change.new_bag.sequence,
-            due=templates.local_time(change.new_bag.due_at, site.timezone))
+            due=templates.local_time(change.new_bag.due_at, timezone))
     if command.verb == "pump":
-        check_ins.report_pump(session, clock, nurse, visit, caller, status=command.pump_status,
-                              alarm_type=command.alarm_type, battery_pct=command.battery_pct,
-                              rules=rules)
+        _check_in_row, report = check_ins.report_pump(
+            session, clock, nurse, visit, caller, status=command.pump_status,
+            alarm_type=command.alarm_type, battery_pct=command.battery_pct, rules=rules)
         status = command.pump_status + (f" {command.alarm_type.replace('_', ' ')}"
                                         if command.alarm_type else "")
         note = templates.render("nurse.alarm_note", language) if command.alarm_type else ""
         return templates.render("nurse.pump", language, **values, status=status,
-                                alarm_note=note, **_bag_values(session, course, site))
+                                alarm_note=note, **_bag_values(report.bag, timezone))
     check_ins.depart(session, clock, nurse, visit, caller)
     return templates.render("nurse.done", language, **values)
 
@@ -198,18 +202,19 @@ def _is_staff_line(session, phone: str) -> bool:
     ).first() is not None
 
 
-def _context(session, visit: Visit):
-    """The visit's site, patient and course (None for a visit outside a course)."""
-    patient = session.get(Patient, visit.patient_id)
-    course = session.get(Course, visit.course_id) if visit.course_id else None
-    return session.get(Site, patient.site_id), patient, course
+def _where(session, visit: Visit) -> tuple[str, str]:
+    """The visit's patient study code and site time zone: all a reply names."""
+    return session.execute(
+        select(Patient.study_code, Site.timezone)
+        .join(Site, Site.id == Patient.site_id)
+        .where(Patient.id == visit.patient_id)
+    ).one()
 
 
-def _bag_values(session, course, site) -> dict:
-    bag = hanging_bag(session, course) if course is not None else None
+def _bag_values(bag: Bag | None, timezone: str) -> dict:
     if bag is None:
         return {"sequence": "-", "due": "-"}
-    return {"sequence": bag.sequence, "due": templates.local_time(bag.due_at, site.timezone)}
+    return {"sequence": bag.sequence, "due": templates.local_time(bag.due_at, timezone)}
 
 
 def _not_understood(exc: sms_commands.NotUnderstood, language: str) -> Reply:
@@ -225,4 +230,4 @@ def _refused(problem: str, verb, language: str, with_usage: bool = True) -> Repl
                                 usage=templates.usage(verb, language))
     else:
         text = templates.render("nurse.not_recorded", language, problem=problem)
-    return Reply(text, f"refused:{verb}")
+    return Reply(text, f"refused:{verb}", undo_changes=True)

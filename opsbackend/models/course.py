@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
-from sqlmodel import Field
+from sqlmodel import Field, Relationship
 
 from opsbackend.models.base import Record, json_dict, json_list
 
@@ -103,6 +103,8 @@ class PumpReport(Record, table=True):
     idempotency_key: str | None = Field(default=None, max_length=100, unique=True)
     # Flags such as "out_of_order" or "rate_mismatch": stored, never silently fixed.
     flags: list[str] = json_list()
+    # The bag hanging when the report came in (a reply names its due time).
+    bag: Bag | None = Relationship()
 
 
 class CourseEvent(Record, table=True):

@@ -8,7 +8,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from opsbackend.api import context
 from opsbackend.domain.phones import InvalidPhoneNumber, to_e164
 from opsbackend.domain.sms_commands import MAX_LENGTH
-from opsbackend.domain.sms_conversation import handle_sms
+from opsbackend.domain.sms_conversation import Reply, handle_sms
 from opsbackend.models import InboundMessage
 from opsbackend.phone.signatures import twilio_signed
 
@@ -24,27 +24,25 @@ def inbound_sms():
     if not sid:
         return _twiml(None), 400
     session = context.session()
-    seen = _by_sid(session, sid)
-    if seen is not None:
-        return _twiml(seen.reply_body)  # a retried webhook: same answer, nothing new
     inbound = _inbound(form, sid[:64])
     session.add(inbound)
     try:
+        # Storing first claims the MessageSid: a parallel retry waits here for our commit.
         session.flush()
-    except IntegrityError:  # the same message, racing in on a parallel retry, won
+    except IntegrityError:  # a retried webhook: the same answer, nothing new
         session.rollback()
-        return _twiml(_by_sid(session, sid).reply_body)
+        return _twiml(_by_sid(session, sid[:64]).reply_body)
     try:
         reply = handle_sms(session, context.clock(), inbound, context.rules())
     except Exception:  # the message is kept, the sender told, the error logged
         current_app.logger.exception("inbound SMS %s could not be handled", sid)
-        session.rollback()  # whatever the handling half-wrote goes
+        reply = Reply(SORRY, "error", undo_changes=True)
+    if reply.undo_changes:
+        session.rollback()  # whatever the handling began goes; the message stays
         inbound = _inbound(form, sid[:64])
-        inbound.reply_body, inbound.handled_as = SORRY, "error"
         session.add(inbound)
-    else:
-        inbound.reply_body, inbound.handled_as = reply.text, reply.handled_as
-        inbound.nurse_id, inbound.contact_id = reply.nurse_id, reply.contact_id
+    inbound.reply_body, inbound.handled_as = reply.text, reply.handled_as
+    inbound.nurse_id, inbound.contact_id = reply.nurse_id, reply.contact_id
     context.commit()
     return _twiml(inbound.reply_body)
 
