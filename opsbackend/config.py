@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from opsbackend.domain.rules import AlertRules, TimelineRules
+from opsbackend.routing.travel import DEFAULT_ROAD_FACTOR, DEFAULT_SPEED_KMH
 
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"
 ENVIRONMENTS = ("development", "test", "production")
@@ -53,8 +54,8 @@ class Settings:
     geocoder_user_agent: str = "opsbackend/0.1 (home infusion operations)"
     geocoder_min_delay_seconds: float = 1.0
     osrm_url: str = ""
-    travel_speed_kmh: float = 50.0
-    travel_road_factor: float = 1.3
+    travel_speed_kmh: float = DEFAULT_SPEED_KMH
+    travel_road_factor: float = DEFAULT_ROAD_FACTOR
     sms_provider: str = "console"
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -92,8 +93,8 @@ class Settings:
             ),
             geocoder_min_delay_seconds=float(env.get("GEOCODER_MIN_DELAY_SECONDS", "1.0")),
             osrm_url=env.get("OSRM_URL", ""),
-            travel_speed_kmh=float(env.get("TRAVEL_SPEED_KMH", "50")),
-            travel_road_factor=float(env.get("TRAVEL_ROAD_FACTOR", "1.3")),
+            travel_speed_kmh=float(env.get("TRAVEL_SPEED_KMH", DEFAULT_SPEED_KMH)),
+            travel_road_factor=float(env.get("TRAVEL_ROAD_FACTOR", DEFAULT_ROAD_FACTOR)),
             sms_provider=env.get("SMS_PROVIDER", "console").lower(),
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
