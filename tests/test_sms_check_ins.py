@@ -110,6 +110,32 @@ def test_spanish_speaking_nurse_gets_spanish_replies(database, clock, factory, c
     assert wrong.startswith("No registrado:") and "BOMBA V123 FUNCIONANDO" in wrong
 
 
+def test_a_spanish_speaking_nurse_is_told_why_in_spanish(database, clock, crew):
+    from opsbackend.domain import course_lifecycle
+
+    nurse, course, visit = crew
+    with database.transaction() as session:
+        session.get(type(nurse), nurse.id).language = "es"
+        course_lifecycle.pause_course(session, clock, course.id)  # cancels its visits
+
+    unknown = text(database, clock, nurse.phone, "LLEGUE V999")
+    cancelled = text(database, clock, nurse.phone, f"CAMBIO V{visit.id}")
+
+    assert unknown == "No registrado: no existe la visita V999."
+    assert cancelled == f"No registrado: V{visit.id} está cancelada."
+
+
+def test_refusals_are_worded_per_language_and_fall_back_to_the_domain_message():
+    from opsbackend.domain.errors import Conflict
+    from opsbackend.domain.templates import refusal
+
+    paused = Conflict("course 7 is paused; ...", reason="course_not_active", status="paused")
+
+    assert refusal(paused, "es") == "la infusión está en pausa"
+    assert refusal(paused, "en") == "the infusion is paused"
+    assert refusal(Conflict("something rare happened"), "es") == "something rare happened"
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

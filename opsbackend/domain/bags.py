@@ -52,7 +52,7 @@ def change_bag(
     if course.status != "active":
         raise Conflict(
             f"course {course_id} is {course.status}; bags are changed on an active course only",
-            field="status",
+            field="status", reason="course_not_active", status=course.status,
         )
     old = hanging_bag(session, course)
     at = checked_time(clock, changed_at, rules, "changed_at", not_before=old.hung_at)

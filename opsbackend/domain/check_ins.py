@@ -43,7 +43,8 @@ class NoCurrentVisit(Conflict):
 class SeveralCurrentVisits(Conflict):
     def __init__(self, visits: list[Visit]):
         codes = ", ".join(f"V{v.id}" for v in visits)
-        super().__init__(f"several current visits: {codes}", field="visit")
+        super().__init__(f"several current visits: {codes}", field="visit",
+                         reason="several_visits", count=len(visits), codes=codes)
         self.visits = visits
 
 
@@ -67,17 +68,20 @@ def resolve_visit(session: Session, clock: Clock, nurse: Nurse, visit_id: int | 
     if visit_id is None:
         found = current_visits(session, clock, nurse)
         if not found:
-            raise NoCurrentVisit("no current visit", field="visit")
+            raise NoCurrentVisit("no current visit", field="visit", reason="no_current_visit")
         if len(found) > 1:
             raise SeveralCurrentVisits(found)
         return found[0]
     visit = session.get(Visit, visit_id)
     if visit is None:
-        raise NotFound(f"there is no visit V{visit_id}", field="visit")
+        raise NotFound(f"there is no visit V{visit_id}", field="visit",
+                       reason="visit_not_found", visit=visit_id)
     if visit.unit_id is not None and visit.unit_id != nurse.unit_id:
-        raise Conflict(f"V{visit_id} is assigned to another unit", field="visit")
+        raise Conflict(f"V{visit_id} is assigned to another unit", field="visit",
+                       reason="visit_other_unit", visit=visit_id)
     if visit.status not in ACTIVE_VISIT_STATUSES:
-        raise Conflict(f"V{visit_id} is {visit.status}", field="visit")
+        raise Conflict(f"V{visit_id} is {visit.status}", field="visit",
+                       reason="visit_closed", visit=visit_id, status=visit.status)
     return visit
 
 
@@ -92,7 +96,8 @@ def change_bag(
     rules: TimelineRules = DEFAULT_RULES,
 ) -> tuple[CheckIn, bags.BagChange]:
     if visit.course_id is None:
-        raise Conflict(f"V{visit.id} has no infusion course", field="visit")
+        raise Conflict(f"V{visit.id} has no infusion course", field="visit",
+                       reason="no_infusion_course", visit=visit.id)
     change = bags.change_bag(
         session, clock, visit.course_id, nurse_id=nurse.id, volume_ml=volume_ml,
         no_flush_confirmed=no_flush, rules=rules,
@@ -107,7 +112,8 @@ def report_pump(
     battery_pct=None, rules: TimelineRules = DEFAULT_RULES,
 ):
     if visit.course_id is None:
-        raise Conflict(f"V{visit.id} has no infusion course", field="visit")
+        raise Conflict(f"V{visit.id} has no infusion course", field="visit",
+                       reason="no_infusion_course", visit=visit.id)
     data = {"status": status, "alarm_type": alarm_type, "battery_pct": battery_pct,
             "reported_by_nurse_id": nurse.id, "reported_by": "nurse", "source": caller.channel}
     report, _new = pump_reports.record_pump_report(

@@ -2,12 +2,18 @@
 
 
 class DomainError(Exception):
+    """``message`` is English for the API; ``reason`` and ``params``, when given, let a
+    phone reply say the same in the nurse's language (``templates.refusal``)."""
+
     status_code = 400
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, *, reason: str | None = None,
+                 **params):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.reason = reason
+        self.params = params
 
 
 class NotFound(DomainError):

@@ -29,7 +29,7 @@ def record_pump_report(
     if course.status not in ("active", "paused"):
         raise Conflict(
             f"course {course_id} is {course.status}; pump reports need an active or paused "
-            "course", field="course_id",
+            "course", field="course_id", reason="course_not_active", status=course.status,
         )
     reported_at = checked_time(
         clock, data.get("reported_at"), rules, "reported_at", not_before=course.started_at

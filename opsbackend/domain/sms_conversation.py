@@ -79,14 +79,11 @@ def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
     try:
         visit = check_ins.resolve_visit(session, clock, nurse, command.visit_id)
         text = _check_in(session, clock, nurse, visit, caller, command, language, rules)
-    except SeveralCurrentVisits as exc:
-        codes = ", ".join(f"V{v.id}" for v in exc.visits)
-        return _refused(f"{len(exc.visits)} visits now ({codes}); add the code",
-                        command.verb, language)
-    except NoCurrentVisit:
-        return _refused("no current visit; add the code", command.verb, language)
+    except (SeveralCurrentVisits, NoCurrentVisit) as exc:  # the code would settle it
+        return _refused(templates.refusal(exc, language), command.verb, language)
     except DomainError as exc:
-        return _refused(exc.message, command.verb, language, with_usage=False)
+        return _refused(templates.refusal(exc, language), command.verb, language,
+                        with_usage=False)
     return Reply(text, f"check_in:{command.verb}")
 
 

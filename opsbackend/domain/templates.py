@@ -186,6 +186,49 @@ PROBLEMS = {
 }
 
 
+# Why a check-in was refused, by the domain error's reason (``DomainError.reason``).
+REFUSALS = {
+    "no_current_visit": {"en": "no current visit; add the code",
+                         "es": "no tiene una visita ahora; agregue el código"},
+    "several_visits": {"en": "{count} visits now ({codes}); add the code",
+                       "es": "{count} visitas ahora ({codes}); agregue el código"},
+    "visit_not_found": {"en": "there is no visit V{visit}", "es": "no existe la visita V{visit}"},
+    "visit_other_unit": {"en": "V{visit} is assigned to another unit",
+                         "es": "V{visit} está asignada a otra unidad"},
+    "visit_closed": {"en": "V{visit} is {status}", "es": "V{visit} está {status}"},
+    "visit_transition": {"en": "V{visit} is {status}; it cannot become {to}",
+                         "es": "V{visit} está {status}; no puede pasar a {to}"},
+    "no_infusion_course": {"en": "V{visit} has no infusion course",
+                           "es": "V{visit} no tiene una infusión en curso"},
+    "course_not_active": {"en": "the infusion is {status}", "es": "la infusión está {status}"},
+}
+# Status words in a refusal ("visita" is feminine; "infusión" too).
+STATUS_WORDS = {
+    "es": {
+        "unassigned": "sin asignar", "assigned": "asignada", "en_route": "en camino",
+        "on_site": "en el domicilio", "completed": "terminada", "cancelled": "cancelada",
+        "missed": "perdida", "scheduled": "programada", "active": "activa",
+        "paused": "en pausa", "discontinued": "suspendida",
+    },
+}
+
+
+def refusal(error, language: str) -> str:
+    """A domain error in the nurse's language; its English message when it has no reason."""
+    texts = REFUSALS.get(error.reason)
+    if texts is None:
+        return error.message
+    params = dict(error.params)
+    for key in ("status", "to"):
+        if key in params:
+            params[key] = _status_word(params[key], language)
+    return texts.get(language, texts["en"]).format(**params)
+
+
+def _status_word(status: str, language: str) -> str:
+    return STATUS_WORDS.get(language, {}).get(status, status.replace("_", " "))
+
+
 def usage(verb: str | None, language: str) -> str:
     texts = USAGE.get(verb, USAGE[None])
     return texts.get(language, texts["en"])

@@ -28,7 +28,8 @@ MISSED_AFTER = timedelta(minutes=15)
 def set_status(visit: Visit, to: str, at: datetime) -> Visit:
     if to not in TRANSITIONS[visit.status]:
         raise Conflict(f"visit V{visit.id} is {visit.status}; it cannot become {to}",
-                       field="status")
+                       field="status", reason="visit_transition", visit=visit.id,
+                       status=visit.status, to=to)
     visit.status = to
     if to == "on_site":
         visit.arrived_at = at

@@ -15,7 +15,7 @@ from sqlalchemy import String, cast, select
 from twilio.twiml.voice_response import VoiceResponse
 
 from opsbackend.api import context
-from opsbackend.domain import check_ins
+from opsbackend.domain import check_ins, templates
 from opsbackend.domain.audit import record_event
 from opsbackend.domain.check_ins import Caller
 from opsbackend.domain.errors import DomainError
@@ -91,7 +91,7 @@ def visit():
         found = check_ins.resolve_visit(context.session(), context.clock(), nurse,
                                         int(digits) if digits.isdigit() else -1)
     except DomainError as exc:
-        _say(response, nurse, "not_recorded", reason=exc.message)
+        _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
         _gather(response, nurse, "ask_visit", url_for("twilio_voice.visit"), finish="#")
         return _xml(response)
     _gather(response, nurse, "ask_action",
@@ -151,7 +151,7 @@ def _record(response, nurse, visit_id, kind, alarm_type=None):
                                     values)
                 check_in.details = check_in.details | {"call_sid": call_sid}
         except DomainError as exc:
-            _say(response, nurse, "not_recorded", reason=exc.message)
+            _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
             response.hangup()
             return
         context.commit()
