@@ -83,8 +83,9 @@ UNITS = [
 NURSES = [
     dict(name="Rosa Alvarez", phone="+12135550131", skills=["pediatric", "infant"],
          language="es", site="CHLA", unit="WEST-1"),
+    # Kevin also checks in by voice from a home landline: nurse number (his id), PIN 2468.
     dict(name="Kevin Park", phone="+12135550132", skills=["pediatric"], site="CHLA",
-         unit="WEST-1"),
+         unit="WEST-1", pin="2468"),
     dict(name="Maya Johnson", phone="+13105550133", skills=["pediatric"], site="CHLA",
          unit="WEST-2"),
     dict(name="Tom Becker", phone="+12155550134", skills=["pediatric", "infant"], site="CHOP",
@@ -94,6 +95,9 @@ NURSES = [
     dict(name="Luis Ortega", phone="+12155550136", skills=["pediatric"], language="es",
          site="CHOP"),
 ]
+
+# Home landlines: a voice check-in from one verifies the nurse was there (telephony EVV).
+LANDLINES = {"W-001": "+12135550177"}
 
 # Day units work 07:00-19:00 local every day; WEST-1 also covers nights.
 DAY_SHIFTS = [dict(weekday=day, starts_at=time(7), ends_at=time(19)) for day in range(7)]
@@ -151,7 +155,7 @@ def _patient_with_course(session, clock, row, site_ids) -> Patient:
             site_id=site_id, study_code=code, first_name=first_name, weight_kg=weight,
             language=lang, date_of_birth=_months_before(now.date(), months),
             home=dict(address_line1=line1, city=city, state=state, postal_code=postcode,
-                      lat=lat, lon=lon),
+                      lat=lat, lon=lon, landline_phone=LANDLINES.get(code)),
             contacts=[CONTACTS[code] | {"is_primary": True}],
         ),
     )

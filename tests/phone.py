@@ -24,6 +24,14 @@ def sms(client, from_phone: str, body: str, sid: str | None = None):
     return signed_post(client, "/twilio/sms", params)
 
 
+def voice(client, path: str, caller: str, digits: str | None = None, call_sid: str = "CA1"):
+    """A signed step of a voice call: the keys pressed as ``Digits``."""
+    params = {"CallSid": call_sid, "From": caller, "To": "+13105550199"}
+    if digits is not None:
+        params["Digits"] = digits
+    return signed_post(client, path, params)
+
+
 def reply_text(response) -> str:
     """The <Message> of a TwiML reply."""
     found = re.search(r"<Message>(.*)</Message>", response.get_data(as_text=True), re.S)

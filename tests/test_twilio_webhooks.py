@@ -16,7 +16,7 @@ from opsbackend.models import (
 )
 from opsbackend.phone.sms import SORRY
 from tests.factories import count_rows
-from tests.phone import reply_text, signed_post, sms
+from tests.phone import reply_text, signed_post, sms, voice
 
 
 @pytest.fixture
@@ -226,13 +226,6 @@ def test_status_callbacks_update_the_row_and_unknown_sids_are_fine(client, datab
     assert (delivered.status_code, unknown.status_code, unsigned.status_code) == (204, 204, 403)
     with database.new_session() as session:
         assert session.get(OutboundMessage, message_id).status == "delivered"
-
-
-def voice(client, path, nurse_phone, digits=None, call_sid="CA1"):
-    params = {"CallSid": call_sid, "From": nurse_phone, "To": "+13105550199"}
-    if digits is not None:
-        params["Digits"] = digits
-    return signed_post(client, path, params)
 
 
 def test_the_voice_check_in_flow_end_to_end(client, database, crew):

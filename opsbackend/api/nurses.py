@@ -1,5 +1,5 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import STAFF, allow
@@ -30,6 +30,10 @@ class NurseSchema(Schema):
     active = fields.Boolean()
     site_id = fields.Integer(allow_none=True)
     unit_id = fields.Integer(allow_none=True)
+    # For a voice check-in from a home landline (with the nurse number, which is the id).
+    pin = fields.String(load_only=True, allow_none=True,
+                        validate=validate.Regexp(r"^\d{4,8}$", error="a PIN is 4 to 8 digits"))
+    has_pin = fields.Function(lambda nurse: nurse.pin_hash is not None, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -72,7 +76,7 @@ class NurseById(MethodView):
     @blp.arguments(NurseSchema(partial=True))
     @blp.response(200, NurseSchema)
     def patch(self, changes, nurse_id):
-        """Change a nurse (skills, unit, phone, active)"""
+        """Change a nurse (skills, unit, phone, active, PIN)"""
         nurse = nurses.update_nurse(context.session(), nurse_id, changes)
         context.commit()
         return nurse

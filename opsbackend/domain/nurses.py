@@ -1,6 +1,7 @@
 from sqlalchemy import String, cast, select
 from sqlmodel import Session
 
+from opsbackend.domain import nurse_pins
 from opsbackend.domain.errors import Conflict
 from opsbackend.domain.records import (
     Page,
@@ -15,7 +16,7 @@ from opsbackend.models import Nurse, Site, Unit
 def create_nurse(session: Session, data: dict) -> Nurse:
     _check_references(session, data)
     _require_unique_phone(session, data["phone"])
-    nurse = Nurse(**data)
+    nurse = Nurse(**_with_pin_hashed(data))
     session.add(nurse)
     session.flush()
     return nurse
@@ -26,7 +27,7 @@ def update_nurse(session: Session, nurse_id: int, changes: dict) -> Nurse:
     _check_references(session, changes)
     if "phone" in changes and changes["phone"] != nurse.phone:
         _require_unique_phone(session, changes["phone"])
-    apply_changes(nurse, changes)
+    apply_changes(nurse, _with_pin_hashed(changes))
     session.flush()
     return nurse
 
@@ -54,6 +55,15 @@ def find_by_phone(session: Session, phone: str) -> Nurse | None:
 def has_skill(column, skill: str):
     """Skills are a JSON list of slugs; its text form holds each one in quotes."""
     return cast(column, String).like(f'%"{skill}"%')
+
+
+def _with_pin_hashed(data: dict) -> dict:
+    """A PIN is given in clear and kept only as its hash; ``None`` removes it."""
+    if "pin" not in data:
+        return data
+    pin = data["pin"]
+    rest = {key: value for key, value in data.items() if key != "pin"}
+    return rest | {"pin_hash": nurse_pins.hash_pin(pin) if pin is not None else None}
 
 
 def _check_references(session: Session, data: dict) -> None:

@@ -1,26 +1,33 @@
 """Voice keypad check-ins: greet, ask for the visit code, then the action, confirm by voice.
 
-    /twilio/voice            greeting; asks for the visit code (registered nurses only)
+    /twilio/voice            greeting; asks for the visit code (a nurse's registered phone),
+                             or, from a patient's home landline, for the nurse number
+    /twilio/voice/number     the nurse number; asks for the PIN
+    /twilio/voice/pin        checks number and PIN (``nurse_pins``); asks for the visit code
     /twilio/voice/visit      the code; asks for the action: 1 arrived, 2 bag changed,
                              3 pump alarm, 4 departed
     /twilio/voice/action     records 1, 2 or 4; for 3 asks which alarm
     /twilio/voice/alarm      records the alarm
 
 Each step records through the same domain functions as SMS (``check_ins``).
-A retried step (same CallSid and step) records nothing twice.
+A retried step (same CallSid and step) records nothing twice. A nurse who proved
+who they are by PIN is carried from step to step as ``?nurse=ID`` in the URLs we
+hand Twilio: those URLs are under Twilio's signature, so a caller cannot forge them.
 """
+
+from dataclasses import dataclass
 
 from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import String, cast, select
 from twilio.twiml.voice_response import VoiceResponse
 
 from opsbackend.api import context
-from opsbackend.domain import check_ins, templates
+from opsbackend.domain import check_ins, nurse_pins, templates
 from opsbackend.domain.audit import record_event
 from opsbackend.domain.check_ins import Caller
 from opsbackend.domain.errors import DomainError
 from opsbackend.domain.phones import InvalidPhoneNumber, to_e164
-from opsbackend.models import CheckIn, Nurse
+from opsbackend.models import CheckIn, Home, Nurse
 from opsbackend.phone.signatures import twilio_signed
 
 blp = Blueprint("twilio_voice", __name__)
@@ -28,6 +35,7 @@ ALARMS = {"1": "occlusion", "2": "air_in_line", "3": "low_battery", "4": "reserv
           "5": "reservoir_low", "6": "malfunction", "7": "other"}
 ACTIONS = {"1": "arrived", "2": "bag_changed", "3": "pump_status", "4": "departed"}
 VOICES = {"en": "en-US", "es": "es-MX"}
+PIN_ATTEMPTS = 3  # per call; nurse_pins also locks a PIN after repeated failures
 SAY = {
     "en": {
         "greeting": "Home infusion check in.",
@@ -46,6 +54,10 @@ SAY = {
         "not_recorded": "Not recorded: {reason}.",
         "refused": "Sorry, this phone is not registered for check in. Please call dispatch. "
                    "Goodbye.",
+        "ask_number": "Home infusion check in. Enter your nurse number, then press pound.",
+        "ask_pin": "Enter your PIN, then press pound.",
+        "pin_wrong": "That nurse number and PIN do not match.",
+        "call_dispatch": "Please call dispatch. Goodbye.",
     },
     "es": {
         "greeting": "Registro de infusión en casa.",
@@ -63,28 +75,79 @@ SAY = {
         "invalid": "Lo siento, esa opción no existe.",
         "not_recorded": "No registrado: {reason}.",
         "refused": "Lo siento, este teléfono no está registrado. Llame a despacho. Adiós.",
+        "ask_number": "Registro de infusión en casa. Marque su número de enfermera y luego la "
+                      "tecla numeral.",
+        "ask_pin": "Marque su PIN y luego la tecla numeral.",
+        "pin_wrong": "El número de enfermera y el PIN no coinciden.",
+        "call_dispatch": "Llame a despacho. Adiós.",
     },
 }
+
+
+@dataclass(frozen=True)
+class Identified:
+    nurse: Nurse
+    method: str  # "registered_phone" or "pin", as a check-in records it
 
 
 @blp.post("/twilio/voice")
 @twilio_signed
 def greeting():
-    nurse = _nurse()
-    if nurse is None:
+    who = _identified()
+    if who is None:
+        if _from_home_landline():
+            response = _response()
+            _gather_both(response, "ask_number", url_for("twilio_voice.number"))
+            return _xml(response)
         return _refuse()
     response = _response()
-    _say(response, nurse, "greeting")
-    _gather(response, nurse, "ask_visit", url_for("twilio_voice.visit"), finish="#")
+    _say(response, who.nurse, "greeting")
+    _gather(response, who.nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#")
+    return _xml(response)
+
+
+@blp.post("/twilio/voice/number")
+@twilio_signed
+def number():
+    if not _from_home_landline():
+        return _refuse()
+    attempt = request.args.get("attempt", 1, type=int)
+    digits = request.form.get("Digits", "")
+    response = _response()
+    _gather_both(response, "ask_pin", url_for(
+        "twilio_voice.pin", number=int(digits) if digits.isdigit() else 0, attempt=attempt))
+    return _xml(response)
+
+
+@blp.post("/twilio/voice/pin")
+@twilio_signed
+def pin():
+    if not _from_home_landline():
+        return _refuse()
+    session, clock = context.session(), context.clock()
+    attempt = request.args.get("attempt", 1, type=int)
+    nurse = nurse_pins.verify(session, clock, request.args.get("number", 0, type=int),
+                              request.form.get("Digits", ""), caller=_caller_phone())
+    context.commit()  # a failure is recorded (and counts toward the lock) either way
+    if nurse is None and attempt >= PIN_ATTEMPTS:
+        return _refuse(f"{attempt} wrong nurse numbers or PINs")
+    response = _response()
+    if nurse is None:
+        _say_both(response, "pin_wrong")
+        _gather_both(response, "ask_number", url_for("twilio_voice.number", attempt=attempt + 1))
+        return _xml(response)
+    who = Identified(nurse, "pin")
+    _gather(response, nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#")
     return _xml(response)
 
 
 @blp.post("/twilio/voice/visit")
 @twilio_signed
 def visit():
-    nurse = _nurse()
-    if nurse is None:
+    who = _identified()
+    if who is None:
         return _refuse()
+    nurse = who.nurse
     response = _response()
     digits = request.form.get("Digits", "")
     try:
@@ -92,58 +155,59 @@ def visit():
                                         int(digits) if digits.isdigit() else -1)
     except DomainError as exc:
         _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
-        _gather(response, nurse, "ask_visit", url_for("twilio_voice.visit"), finish="#")
+        _gather(response, nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#")
         return _xml(response)
     _gather(response, nurse, "ask_action",
-            url_for("twilio_voice.action", visit=found.id), digits=1, visit=found.id)
+            _url("twilio_voice.action", who, visit=found.id), digits=1, visit=found.id)
     return _xml(response)
 
 
 @blp.post("/twilio/voice/action")
 @twilio_signed
 def action():
-    nurse = _nurse()
-    if nurse is None:
+    who = _identified()
+    if who is None:
         return _refuse()
     visit_id = request.args.get("visit", type=int)
     choice = ACTIONS.get(request.form.get("Digits", ""))
     response = _response()
     if choice is None:
-        _say(response, nurse, "invalid")
-        _gather(response, nurse, "ask_action", url_for("twilio_voice.action", visit=visit_id),
-                digits=1, visit=visit_id)
+        _say(response, who.nurse, "invalid")
+        _gather(response, who.nurse, "ask_action",
+                _url("twilio_voice.action", who, visit=visit_id), digits=1, visit=visit_id)
     elif choice == "pump_status":
-        _gather(response, nurse, "ask_alarm", url_for("twilio_voice.alarm", visit=visit_id),
-                digits=1)
+        _gather(response, who.nurse, "ask_alarm",
+                _url("twilio_voice.alarm", who, visit=visit_id), digits=1)
     else:
-        _record(response, nurse, visit_id, choice)
+        _record(response, who, visit_id, choice)
     return _xml(response)
 
 
 @blp.post("/twilio/voice/alarm")
 @twilio_signed
 def alarm():
-    nurse = _nurse()
-    if nurse is None:
+    who = _identified()
+    if who is None:
         return _refuse()
     visit_id = request.args.get("visit", type=int)
     alarm_type = ALARMS.get(request.form.get("Digits", ""))
     response = _response()
     if alarm_type is None:
-        _say(response, nurse, "invalid")
-        _gather(response, nurse, "ask_alarm", url_for("twilio_voice.alarm", visit=visit_id),
-                digits=1)
+        _say(response, who.nurse, "invalid")
+        _gather(response, who.nurse, "ask_alarm",
+                _url("twilio_voice.alarm", who, visit=visit_id), digits=1)
     else:
-        _record(response, nurse, visit_id, "pump_status", alarm_type=alarm_type)
+        _record(response, who, visit_id, "pump_status", alarm_type=alarm_type)
     return _xml(response)
 
 
-def _record(response, nurse, visit_id, kind, alarm_type=None):
+def _record(response, who: Identified, visit_id, kind, alarm_type=None):
+    nurse = who.nurse
     session, clock = context.session(), context.clock()
     call_sid = request.form.get("CallSid", "")
     values = {"visit": visit_id, "alarm": (alarm_type or "").replace("_", " "), "hours": "-"}
     if not _already_recorded(session, call_sid, kind):
-        caller = Caller(channel="voice", phone=_caller_phone())
+        caller = Caller(channel="voice", phone=_caller_phone(), identity_method=who.method)
         try:
             with session.begin_nested():
                 found = check_ins.resolve_visit(session, clock, nurse, visit_id)
@@ -186,24 +250,47 @@ def _already_recorded(session, call_sid: str, kind: str) -> bool:
     ).first() is not None
 
 
-def _nurse() -> Nurse | None:
-    phone = _caller_phone()
+def _identified() -> Identified | None:
+    """The nurse calling: by their registered phone, or by the PIN step's ``?nurse=ID``."""
     session = context.session()
+    phone = _caller_phone()
     nurse = session.scalars(
         select(Nurse).where(Nurse.phone == phone, Nurse.active.is_(True))
     ).first() if phone else None
-    return nurse
+    if nurse is not None:
+        return Identified(nurse, "registered_phone")
+    nurse_id = request.args.get("nurse", type=int)
+    nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
+    if nurse is not None and nurse.active and _from_home_landline():
+        return Identified(nurse, "pin")
+    return None
 
 
-def _refuse():
+def _from_home_landline() -> bool:
+    phone = _caller_phone()
+    return phone is not None and context.session().scalar(
+        select(Home.id).where(Home.landline_phone == phone).limit(1)
+    ) is not None
+
+
+def _url(endpoint: str, who: Identified, **values) -> str:
+    if who.method == "pin":
+        values["nurse"] = who.nurse.id
+    return url_for(endpoint, **values)
+
+
+def _refuse(why: str = "unknown caller"):
     session = context.session()
     record_event(session, context.clock(), action="voice_refused", table_name="nurse",
                  details={"caller": request.form.get("From", "")[:40],
-                          "call_sid": request.form.get("CallSid", "")[:64]})
+                          "call_sid": request.form.get("CallSid", "")[:64], "why": why})
     context.commit()
     response = VoiceResponse()
-    response.say(SAY["en"]["refused"], voice="alice", language="en-US")
-    response.say(SAY["es"]["refused"], voice="alice", language="es-MX")
+    if why == "unknown caller":
+        _say_both(response, "refused")
+    else:
+        _say_both(response, "pin_wrong")
+        _say_both(response, "call_dispatch")
     response.hangup()
     return _xml(response)
 
@@ -226,6 +313,20 @@ def _text(nurse, key, **values) -> str:
 
 def _say(response, nurse, key, **values) -> None:
     response.say(_text(nurse, key, **values), language=VOICES.get(nurse.language, "en-US"))
+
+
+def _say_both(response, key) -> None:
+    """Before we know who is calling: English, then Spanish."""
+    for language in ("en", "es"):
+        response.say(SAY[language][key], language=VOICES[language])
+
+
+def _gather_both(response, key, action) -> None:
+    gather = response.gather(input="dtmf", action=action, method="POST", timeout=10,
+                             finish_on_key="#")
+    for language in ("en", "es"):
+        gather.say(SAY[language][key], language=VOICES[language])
+    response.redirect(request.url, method="POST")
 
 
 def _gather(response, nurse, key, action, *, digits=None, finish=None, **values) -> None:
