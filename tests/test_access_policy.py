@@ -23,6 +23,8 @@ EXPECTED_PUBLIC = {
     "twilio_sms.inbound_sms",
     "twilio_status.status_callback",
     "twilio_voice.greeting",
+    "twilio_voice.number",
+    "twilio_voice.pin",
     "twilio_voice.visit",
     "twilio_voice.action",
     "twilio_voice.alarm",
@@ -51,6 +53,15 @@ def test_only_the_expected_routes_are_public(app):
     with app.app_context():
         public = {e for e, m, _ in routes(app) if policy_for(e, m) is PUBLIC}
     assert public == EXPECTED_PUBLIC
+
+
+def test_every_twilio_route_refuses_an_unsigned_request(app, client):
+    twilio = [(e, m, url) for e, m, url in routes(app) if e.startswith("twilio_")]
+
+    for endpoint, method, url in twilio:
+        response = client.open(url, method=method, data={"From": "+12135550131"})
+        assert response.status_code == 403, endpoint
+    assert len(twilio) >= 7
 
 
 def test_every_protected_route_refuses_no_token_and_wrong_roles(app, client, factory):

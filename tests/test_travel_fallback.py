@@ -12,7 +12,7 @@ BASE = (34.1478, -118.1445)
 def test_osrm_answers_while_it_is_up(osrm):
     estimator = FallbackEstimator(OsrmEstimator(osrm.url), GeodesicEstimator())
 
-    seconds = estimator.seconds((34.0, -118.0), (34.5, -118.0))
+    seconds = estimator.matrix([(34.0, -118.0)], [(34.5, -118.0)])[0][0]
 
     assert seconds == 50.0
     assert estimator.fallbacks == 0
@@ -35,7 +35,7 @@ def test_an_unreachable_osrm_falls_back_too():
     estimator = FallbackEstimator(OsrmEstimator("http://127.0.0.1:9", timeout=1),
                                   GeodesicEstimator(speed_kmh=60, road_factor=1))
 
-    seconds = estimator.seconds(HOME, BASE)
+    seconds = float(estimator.matrix([HOME], [BASE])[0][0])
 
     assert 13.5 * 60 < seconds < 14.5 * 60  # about 14 km at 60 km/h
     assert estimator.fallbacks == 1

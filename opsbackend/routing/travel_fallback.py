@@ -29,6 +29,3 @@ class FallbackEstimator:
             self.fallbacks += 1
             log.warning("travel time from the fallback estimator: %s", error)
             return self.fallback.matrix(origins, destinations)
-
-    def seconds(self, a: Point, b: Point) -> float:
-        return float(self.matrix([a], [b])[0][0])
