@@ -107,6 +107,7 @@ def test_spanish_speaking_nurse_gets_spanish_replies(database, clock, factory, c
     wrong = text(database, clock, nurse.phone, "bomba")
 
     assert reply.startswith("Registrado: llegada")
+    assert "mar 06:00 PST" in reply  # Tuesday, in Spanish, in the patient's zone
     assert wrong.startswith("No registrado:") and "BOMBA V123 FUNCIONANDO" in wrong
 
 

@@ -150,13 +150,13 @@ def recipients(session: Session, alert: Alert, targets) -> list[tuple[str, str, 
 
 def _notify_rung(session, clock, alert: Alert, step: int) -> int:
     ladder = escalation.ladder_for(session, alert.site_id, alert.kind)
-    values = alert_values(session, alert)
     rung = escalation.rung_at(ladder, step)
     queued = 0
     for phone, language, nurse_id in recipients(session, alert, rung.targets):
         message = outbox.queue_message(
             session, clock, to_phone=phone,
-            body=templates.render(f"alert.{alert.kind}", language, **values),
+            body=templates.render(f"alert.{alert.kind}", language,
+                                  **alert_values(session, alert, language)),
             template=f"alert.{alert.kind}", language=language, purpose="safety",
             nurse_id=nurse_id, alert_id=alert.id, course_id=alert.course_id,
             visit_id=alert.visit_id, dedupe_key=f"alert:{alert.id}:step:{step}:{phone}",
@@ -169,8 +169,9 @@ def _notify_rung(session, clock, alert: Alert, step: int) -> int:
     return queued
 
 
-def alert_values(session: Session, alert: Alert) -> dict:
-    """The values the alert's SMS texts show, in the site's local time."""
+def alert_values(session: Session, alert: Alert, language: str = "en") -> dict:
+    """The values the alert's SMS texts show, in the site's local time and the reader's
+    language."""
     site = session.get(Site, alert.site_id)
     patient = session.get(Patient, alert.patient_id) if alert.patient_id else None
     bag = session.get(Bag, alert.bag_id) if alert.bag_id else None
@@ -180,11 +181,13 @@ def alert_values(session: Session, alert: Alert) -> dict:
         "alert_ref": f"A{alert.id}",
         "study_code": patient.study_code if patient else "-",
         "sequence": bag.sequence if bag else "-",
-        "due": templates.local_time(bag.due_at, site.timezone) if bag else "-",
+        "due": templates.local_time(bag.due_at, site.timezone, language) if bag else "-",
         "visit_code": f"V{visit.id}" if visit else "-",
-        "start": templates.local_time(visit.window_start, site.timezone) if visit else "-",
+        "start": (templates.local_time(visit.window_start, site.timezone, language)
+                  if visit else "-"),
         "alarm": (report.alarm_type or report.status).replace("_", " ") if report else "-",
-        "since": templates.local_time(report.reported_at, site.timezone) if report else "-",
+        "since": (templates.local_time(report.reported_at, site.timezone, language)
+                  if report else "-"),
     }
 
 

@@ -19,21 +19,23 @@ NOTICE_HORIZON = timedelta(hours=36)
 
 def on_the_way(session: Session, clock: Clock, visit: Visit, eta: datetime) -> int:
     return _tell(session, clock, visit, "visit.on_the_way",
-                 lambda zone: {"eta": templates.local_clock(eta, zone)},
+                 lambda zone, _language: {"eta": templates.local_clock(eta, zone)},
                  key=f"on_the_way:{visit.id}:{eta.isoformat()}")
 
 
 def visit_changed(session: Session, clock: Clock, visit: Visit) -> int:
     if not _soon(clock, visit):
         return 0
-    return _tell(session, clock, visit, "visit.changed", lambda zone: _window(visit, zone),
+    return _tell(session, clock, visit, "visit.changed",
+                 lambda zone, language: _window(visit, zone, language),
                  key=f"changed:{visit.id}:{visit.window_start.isoformat()}:{visit.eta}")
 
 
 def visit_cancelled(session: Session, clock: Clock, visit: Visit) -> int:
     if not _soon(clock, visit):
         return 0
-    return _tell(session, clock, visit, "visit.cancelled", lambda zone: _window(visit, zone),
+    return _tell(session, clock, visit, "visit.cancelled",
+                 lambda zone, language: _window(visit, zone, language),
                  key=f"cancelled:{visit.id}:{visit.window_start.isoformat()}")
 
 
@@ -43,7 +45,8 @@ def _tell(session, clock, visit, template, values_for, key) -> int:
     queued = 0
     for contact in session.scalars(select(Contact).where(Contact.patient_id == patient.id)):
         zone = contact.timezone or site.timezone
-        values = {"first_name": patient.first_name or patient.study_code} | values_for(zone)
+        values = ({"first_name": patient.first_name or patient.study_code}
+                  | values_for(zone, contact.language))
         message = outbox.queue_message(
             session, clock, to_phone=contact.phone,
             body=templates.render(template, contact.language, **values), template=template,
@@ -59,8 +62,8 @@ def _soon(clock: Clock, visit: Visit) -> bool:
     return visit.window_end >= now and visit.window_start <= now + NOTICE_HORIZON
 
 
-def _window(visit: Visit, zone: str) -> dict:
+def _window(visit: Visit, zone: str, language: str) -> dict:
     start = visit.eta or visit.window_start
-    return {"day": templates.local_day(start, zone),
+    return {"day": templates.local_day(start, zone, language),
             "start": templates.local_clock(start, zone),
             "end": templates.local_clock(visit.window_end, zone)}

@@ -66,7 +66,7 @@ def reminder_times(start: datetime, zone: str) -> list[tuple[str, datetime, date
 def _queue(session, clock, visit, patient, contact, zone, kind) -> int:
     values = {
         "first_name": patient.first_name or patient.study_code,
-        "day": templates.local_day(visit.window_start, zone),
+        "day": templates.local_day(visit.window_start, zone, contact.language),
         "start": templates.local_clock(visit.window_start, zone),
         "end": templates.local_clock(visit.window_end, zone),
     }

@@ -90,13 +90,13 @@ def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
 def _check_in(session, clock, nurse, visit, caller, command, language, rules) -> str:
     study_code, timezone = _where(session, visit)
     values = {"study_code": study_code, "visit_id": visit.id,
-              "time": templates.local_time(clock.now(), timezone)}
+              "time": templates.local_time(clock.now(), timezone, language)}
     if command.verb == "arrived":
         check_ins.arrive(session, clock, nurse, visit, caller)
         course = check_ins.course_of(session, visit)
         bag = hanging_bag(session, course) if course is not None else None
         return templates.render("nurse.arrived", language, **values,
-                                **_bag_values(bag, timezone))
+                                **_bag_values(bag, timezone, language))
     if command.verb == "changed":
         _check_in_row, change = check_ins.change_bag(
             session, clock, nurse, visit, caller, volume_ml=command.volume_ml,
@@ -107,7 +107,7 @@ def _check_in(session, clock, nurse, visit, caller, command, language, rules) ->
         return templates.render(
             "nurse.changed", language, time=values["time"], late=late,
             old_sequence=change.old_bag.sequence, new_sequence=change.new_bag.sequence,
-            due=templates.local_time(change.new_bag.due_at, timezone))
+            due=templates.local_time(change.new_bag.due_at, timezone, language))
     if command.verb == "pump":
         _check_in_row, report = check_ins.report_pump(
             session, clock, nurse, visit, caller, status=command.pump_status,
@@ -116,7 +116,7 @@ def _check_in(session, clock, nurse, visit, caller, command, language, rules) ->
                                         if command.alarm_type else "")
         note = templates.render("nurse.alarm_note", language) if command.alarm_type else ""
         return templates.render("nurse.pump", language, **values, status=status,
-                                alarm_note=note, **_bag_values(report.bag, timezone))
+                                alarm_note=note, **_bag_values(report.bag, timezone, language))
     check_ins.depart(session, clock, nurse, visit, caller)
     return templates.render("nurse.done", language, **values)
 
@@ -188,7 +188,7 @@ def _confirm_visit(session, clock, contact, patient, site) -> Reply:
     session.flush()
     return Reply(templates.render(
         "family.confirmed", contact.language,
-        day=templates.local_day(visit.window_start, zone),
+        day=templates.local_day(visit.window_start, zone, contact.language),
         start=templates.local_clock(visit.window_start, zone),
         end=templates.local_clock(visit.window_end, zone)), "confirm")
 
@@ -208,10 +208,11 @@ def _where(session, visit: Visit) -> tuple[str, str]:
     ).one()
 
 
-def _bag_values(bag: Bag | None, timezone: str) -> dict:
+def _bag_values(bag: Bag | None, timezone: str, language: str) -> dict:
     if bag is None:
         return {"sequence": "-", "due": "-"}
-    return {"sequence": bag.sequence, "due": templates.local_time(bag.due_at, timezone)}
+    return {"sequence": bag.sequence,
+            "due": templates.local_time(bag.due_at, timezone, language)}
 
 
 def _not_understood(exc: sms_commands.NotUnderstood, language: str) -> Reply:

@@ -6,6 +6,8 @@ Bodies carry no diagnosis or drug names: study codes, first names and local time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+
 TEMPLATES = {
     "alert.missed_bag_change": {
         "en": "ALERT {alert_ref}: bag change MISSED for {study_code}, bag {sequence} was due "
@@ -43,9 +45,15 @@ def render(template: str, language: str, **values) -> str:
     return texts.get(language, texts["en"]).format(**values)
 
 
-def local_time(at: datetime, timezone: str) -> str:
-    """How a person reads a time: "Mon 14:05 PST" in their own zone."""
-    return at.astimezone(ZoneInfo(timezone)).strftime("%a %H:%M %Z")
+# Our sites are in the US: US English and US Spanish (which keeps "PST", not "-0800").
+LOCALES = {"en": "en_US", "es": "es_US"}
+DAY_FORMATS = {"en": "EEE MMM dd", "es": "EEE d 'de' MMM"}
+
+
+def local_time(at: datetime, timezone: str, language: str = "en") -> str:
+    """How a person reads a time: "Mon 14:05 PST" ("lun 14:05 PST") in their own zone."""
+    return format_datetime(at, "EEE HH:mm zzz", tzinfo=ZoneInfo(timezone),
+                           locale=LOCALES.get(language, "en_US"))
 
 
 FAMILY_TEMPLATES = {
@@ -71,8 +79,10 @@ def local_clock(at: datetime, timezone: str) -> str:
     return at.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
 
 
-def local_day(at: datetime, timezone: str) -> str:
-    return at.astimezone(ZoneInfo(timezone)).strftime("%a %b %d")
+def local_day(at: datetime, timezone: str, language: str = "en") -> str:
+    """The day: "Wed Nov 25", "mié 25 de nov"."""
+    return format_datetime(at, DAY_FORMATS.get(language, DAY_FORMATS["en"]),
+                           tzinfo=ZoneInfo(timezone), locale=LOCALES.get(language, "en_US"))
 
 
 NURSE_REPLIES = {

@@ -1,0 +1,22 @@
+"""Times in messages read in the reader's own zone and language."""
+
+from datetime import UTC, datetime
+
+from opsbackend.domain.templates import local_day, local_time
+
+AT = datetime(2026, 11, 25, 20, 26, tzinfo=UTC)  # a Wednesday
+
+
+def test_a_time_reads_in_the_zone_and_language_of_the_reader():
+    assert local_time(AT, "America/Los_Angeles") == "Wed 12:26 PST"
+    assert local_time(AT, "America/Los_Angeles", "es") == "mié 12:26 PST"
+    assert local_time(AT, "America/New_York", "es") == "mié 15:26 EST"
+
+
+def test_a_day_reads_in_the_language_of_the_reader():
+    assert local_day(AT, "America/New_York") == "Wed Nov 25"
+    assert local_day(AT, "America/New_York", "es") == "mié 25 de nov"
+
+
+def test_an_unknown_language_reads_in_english():
+    assert local_time(AT, "America/Los_Angeles", "fr") == "Wed 12:26 PST"
