@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from opsbackend import migrate
 from opsbackend.app import create_app
 from opsbackend.models.auth import ROLES
+from opsbackend.routing.engines import DEFAULT_ENGINE, ENGINES
 
 
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
@@ -171,10 +172,12 @@ def revoke_token(token_id):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--seconds", type=float, default=30, show_default=True,
               help="Time limit for the search.")
-def vrptw(file, seconds):
-    """Solve a VRPTW instance in Solomon's format with the day-plan routing engine."""
+@click.option("--engine", type=click.Choice(sorted(ENGINES)), default=DEFAULT_ENGINE,
+              show_default=True, help="Routing engine (vroom needs pyvroom, a dev extra).")
+def vrptw(file, seconds, engine):
+    """Solve a VRPTW instance in Solomon's format with a day-plan routing engine."""
     from opsbackend.routing.solomon import solve_file
 
-    result = solve_file(file, seconds)
+    result = solve_file(file, seconds, engine=engine)
     click.echo(json.dumps({key: result[key] for key in
                            ("instance", "vehicles", "distance", "seconds")}))

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from opsbackend.cli import main
@@ -121,3 +122,17 @@ def test_the_vrptw_command_prints_one_json_line():
     result = json.loads(line)
     assert set(result) == {"instance", "vehicles", "distance", "seconds"}
     assert result["instance"] == "C201" and result["vehicles"] == 3
+
+
+def test_the_vrptw_command_runs_the_engine_it_is_given():
+    pytest.importorskip("vroom")
+    output = CliRunner().invoke(main, ["vrptw", str(DATA / "C201.txt"), "--seconds", "2",
+                                       "--engine", "vroom"]).output
+
+    assert json.loads(output)["vehicles"] == 3
+
+
+def test_the_vrptw_command_names_the_engines_it_knows():
+    result = CliRunner().invoke(main, ["vrptw", str(DATA / "C201.txt"), "--engine", "nope"])
+
+    assert result.exit_code == 2 and "ortools" in result.output and "vroom" in result.output

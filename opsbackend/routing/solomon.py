@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from opsbackend.routing import ortools_engine
+from opsbackend.routing import engines
 from opsbackend.routing.problem import Job, Problem, Vehicle
 
 SCALE = 1000
@@ -55,11 +55,12 @@ def to_problem(instance: Instance) -> Problem:
 VEHICLE_COST = 50
 
 
-def solve_file(path: str | Path, seconds: float, vehicle_cost: float = VEHICLE_COST) -> dict:
+def solve_file(path: str | Path, seconds: float, vehicle_cost: float = VEHICLE_COST,
+               engine: str = engines.DEFAULT_ENGINE) -> dict:
     instance = read(path)
     started = time.perf_counter()
-    solution = ortools_engine.solve(to_problem(instance), seconds,
-                                    vehicle_fixed_cost=round(vehicle_cost * SCALE))
+    solution = engines.solve(to_problem(instance), seconds,
+                             vehicle_fixed_cost=round(vehicle_cost * SCALE), engine=engine)
     elapsed = time.perf_counter() - started
     points = [(c[0], c[1]) for c in instance.customers]
     total = 0.0
