@@ -53,6 +53,22 @@ def test_a_plan_routes_every_visit_it_can_inside_windows_skills_and_shifts(
         assert session.scalars(select(Visit).where(Visit.unit_id.is_not(None))).all() == []
 
 
+def test_a_unit_leaves_base_late_enough_not_to_wait_at_the_first_door(client, auth, factory,
+                                                                        database):
+    site = factory.site()
+    factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, shifts=ALL_WEEK_DAYS)
+    # The shift starts at 07:00; the only visit opens at 10:00, a few minutes' drive away.
+    visit = visit_at(factory, database, site, 34.02, -118.0, MONDAY + timedelta(hours=3))
+
+    [route] = plan(client, auth, site).json["routes"]
+
+    [stop] = route["stops"]
+    assert stop["visit_id"] == visit.id and stop["arrival"] == stop["start"]
+    departure = datetime.fromisoformat(route["depart_at"])
+    assert MONDAY + timedelta(hours=2, minutes=45) < departure < datetime.fromisoformat(
+        stop["start"])
+
+
 def test_applying_assigns_every_planned_visit_once(client, auth, factory, database):
     site, _units, visits = setup_day(factory, database)
     preview = plan(client, auth, site).json

@@ -19,7 +19,7 @@ from opsbackend.domain.records import get_or_404
 from opsbackend.domain.shifts import shift_intervals
 from opsbackend.models import DayPlan, Home, Patient, Site, Unit, UnitShiftException, Visit
 from opsbackend.routing import ortools_engine
-from opsbackend.routing.problem import Job, Problem, Vehicle
+from opsbackend.routing.problem import Job, Problem, Vehicle, leave_just_in_time
 
 PLANNED_STATUSES = ("unassigned", "assigned")
 
@@ -62,14 +62,17 @@ def plan_day(session: Session, clock: Clock, site_id: int, day: date, travel,
     unreachable = 10 * horizon
     matrix = [[int(min(s, unreachable)) for s in row] for row in travel.matrix(points, points)] \
         if points else []
-    solution = ortools_engine.solve(Problem(vehicles, jobs, matrix, horizon=horizon), seconds)
+    problem = Problem(vehicles, jobs, matrix, horizon=horizon)
+    solution = ortools_engine.solve(problem, seconds)
+    departures = leave_just_in_time(problem, solution)
     calls = {u.id: u.call_sign for u in units}
     routes = [
         {"unit_id": route.vehicle_id, "call_sign": calls[route.vehicle_id],
          "travel_minutes": round(route.travel / 60, 1),
+         "depart_at": _clock_time(origin, departures.get(route.vehicle_id)),
          "stops": [{"visit_id": stop.job_id,
-                    "arrival": (origin + timedelta(seconds=stop.arrival)).isoformat(),
-                    "start": (origin + timedelta(seconds=stop.start)).isoformat()}
+                    "arrival": _clock_time(origin, stop.arrival),
+                    "start": _clock_time(origin, stop.start)}
                    for stop in route.stops]}
         for route in solution.routes
     ]
@@ -83,6 +86,11 @@ def plan_day(session: Session, clock: Clock, site_id: int, day: date, travel,
     session.add(plan)
     session.flush()
     return plan
+
+
+def _clock_time(origin: datetime, seconds: int | None) -> str | None:
+    """A solver time (seconds from the day's origin) as an ISO time."""
+    return None if seconds is None else (origin + timedelta(seconds=seconds)).isoformat()
 
 
 def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:

@@ -5,7 +5,7 @@ its own node (its base), each job sits at its node. Everything is integer for
 the solver; callers scale real distances first.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,25 @@ class Solution:
     @property
     def vehicles_used(self) -> int:
         return sum(1 for route in self.routes if route.stops)
+
+
+def leave_just_in_time(problem: Problem, solution: Solution) -> dict[int, int]:
+    """When each used route should leave its base: late enough not to wait at the first door.
+
+    Engines start a route as early as its shift allows, so a unit would wait at the first
+    home. Leaving later changes no stop's start; later stops keep their times (and any
+    wait there), since starting a visit early in its window is what the plan wants. The
+    first stop's arrival is moved to match. Returns {vehicle id: departure}.
+    """
+    vehicles = {vehicle.id: vehicle for vehicle in problem.vehicles}
+    jobs = {job.id: job for job in problem.jobs}
+    departures = {}
+    for route in solution.routes:
+        if not route.stops:
+            continue
+        vehicle, first = vehicles[route.vehicle_id], route.stops[0]
+        drive = problem.travel[vehicle.start_node][jobs[first.job_id].node]
+        departure = max(vehicle.available_from, first.start - drive)
+        route.stops[0] = replace(first, arrival=departure + drive)
+        departures[route.vehicle_id] = departure
+    return departures
