@@ -8,7 +8,7 @@ is dropped and reported, never the whole plan lost.
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from opsbackend.routing.problem import Problem, Route, Solution, Stop
+from opsbackend.routing.problem import Problem, Route, Solution, Stop, not_fitting
 
 DROP_PENALTY = 10_000_000
 
@@ -96,7 +96,7 @@ def _read(problem, jobs, routing, manager, assignment, time, cost, travel, impos
     unassigned = dict(impossible)
     for job in jobs:
         if job.id not in served:
-            unassigned[job.id] = "does not fit any unit's day (time windows, shifts, travel)"
+            unassigned[job.id] = not_fitting(problem)
     return Solution(routes, unassigned, objective=assignment.ObjectiveValue())
 
 

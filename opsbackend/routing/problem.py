@@ -66,6 +66,14 @@ class Solution:
         return sum(1 for route in self.routes if route.stops)
 
 
+def not_fitting(problem: Problem) -> str:
+    """Why a job the search left out was left out (the engines cannot say which limit bit)."""
+    limits = "time windows, shifts, travel"
+    if any(vehicle.capacity is not None for vehicle in problem.vehicles):
+        limits += ", capacity"
+    return f"does not fit any unit's day ({limits})"
+
+
 def leave_just_in_time(problem: Problem, solution: Solution) -> dict[int, int]:
     """When each used route should leave its base: late enough not to wait at the first door.
 

@@ -10,11 +10,10 @@ and whatever VROOM leaves unassigned gets the same "does not fit" reason.
 from datetime import timedelta
 
 from opsbackend.routing.ortools_engine import _impossible_jobs
-from opsbackend.routing.problem import Problem, Route, Solution, Stop
+from opsbackend.routing.problem import Problem, Route, Solution, Stop, not_fitting
 
 EXPLORATION_LEVEL = 5  # VROOM's deepest search; its published Solomon figures use it
 THREADS = 2
-NOT_FITTING = "does not fit any unit's day (time windows, shifts, travel)"
 
 
 def solve(problem: Problem, seconds: float = 10, vehicle_fixed_cost: int = 0) -> Solution:
@@ -79,7 +78,7 @@ def _read(problem: Problem, jobs, answer: dict, impossible: dict[int, str]) -> S
     unassigned = dict(impossible)
     for job in jobs:
         if job.id not in served:
-            unassigned[job.id] = NOT_FITTING
+            unassigned[job.id] = not_fitting(problem)
     return Solution(routes, unassigned, objective=answer.get("summary", {}).get("cost", 0))
 
 
