@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -251,6 +253,18 @@ def test_the_voice_check_in_flow_end_to_end(client, database, crew):
     assert [(c.kind, c.channel) for c in check_ins] == [("arrived", "voice"),
                                                         ("pump_status", "voice")]
     assert (report.alarm_type, report.source) == ("air_in_line", "voice")
+
+
+def test_silence_at_a_voice_menu_asks_the_same_question_again(client, crew):
+    nurse, _course, visit = crew
+    menu = voice(client, "/twilio/voice/visit", nurse.phone, str(visit.id)).get_data(
+        as_text=True)
+    silent = re.search(r"<Redirect[^>]*>([^<]+)</Redirect>", menu).group(1).replace("&amp;", "&")
+
+    again = voice(client, silent, nurse.phone).get_data(as_text=True)
+
+    assert f"Visit {visit.id}. Press 1 for arrived" in again
+    assert "Not recorded" not in again
 
 
 def test_a_repeated_voice_step_records_once(client, database, crew):

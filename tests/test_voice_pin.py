@@ -34,6 +34,12 @@ def next_url(response) -> str:
         .replace("&amp;", "&")
 
 
+def when_silent(response) -> str:
+    """Where the TwiML goes when no key is pressed (the <Redirect>)."""
+    return re.search(r"<Redirect[^>]*>([^<]+)</Redirect>", response.get_data(as_text=True)) \
+        .group(1).replace("&amp;", "&")
+
+
 def test_a_nurse_checks_in_from_the_home_landline_with_number_and_pin(client, database,
                                                                        at_home):
     nurse, visit = at_home
@@ -120,3 +126,30 @@ def test_a_pin_is_set_by_the_api_kept_only_as_a_hash_and_checked(client, auth, d
             AuditEvent.table_name == "nurse", AuditEvent.action == "update")).one()
     assert "123456" not in stored
     assert event.changes["after"]["pin_hash"] == "[redacted]"
+
+
+def test_silence_at_the_pin_prompt_asks_for_the_pin_again_and_counts_no_failure(
+        client, database, at_home):
+    nurse, _visit = at_home
+    asked_pin = voice(client, next_url(voice(client, "/twilio/voice", LANDLINE)), LANDLINE,
+                      str(nurse.id))
+
+    asked_again = voice(client, when_silent(asked_pin), LANDLINE)
+
+    assert "Enter your PIN" in asked_again.get_data(as_text=True)
+    assert f"number={nurse.id}" in next_url(asked_again)
+    with database.new_session() as session:
+        assert session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "voice_pin_failed")).all() == []
+
+
+def test_no_twiml_after_a_pin_carries_the_pin(client, at_home):
+    nurse, _visit = at_home
+    url = next_url(voice(client, "/twilio/voice", LANDLINE))
+    pin_url = next_url(voice(client, url, LANDLINE, str(nurse.id)))
+
+    right = voice(client, pin_url, LANDLINE, PIN).get_data(as_text=True)
+    wrong = voice(client, pin_url, LANDLINE, "7777").get_data(as_text=True)
+
+    assert PIN not in right and "7777" not in wrong
+    assert "visit code" in right and "nurse number" in wrong

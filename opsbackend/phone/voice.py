@@ -13,6 +13,8 @@ Each step records through the same domain functions as SMS (``check_ins``).
 A retried step (same CallSid and step) records nothing twice. A nurse who proved
 who they are by PIN is carried from step to step as ``?nurse=ID`` in the URLs we
 hand Twilio: those URLs are under Twilio's signature, so a caller cannot forge them.
+Silence at a menu asks the same question again (the keys that led there ride along
+in the redirect URL; a PIN never does).
 """
 
 from dataclasses import dataclass
@@ -96,8 +98,9 @@ def greeting():
     who = _identified()
     if who is None:
         if _from_home_landline():
+            attempt = request.args.get("attempt", 1, type=int)
             response = _response()
-            _gather_both(response, "ask_number", url_for("twilio_voice.number"))
+            _gather_both(response, "ask_number", url_for("twilio_voice.number", attempt=attempt))
             return _xml(response)
         return _refuse()
     response = _response()
@@ -112,7 +115,7 @@ def number():
     if not _from_home_landline():
         return _refuse()
     attempt = request.args.get("attempt", 1, type=int)
-    digits = request.form.get("Digits", "")
+    digits = _digits()
     response = _response()
     _gather_both(response, "ask_pin", url_for(
         "twilio_voice.pin", number=int(digits) if digits.isdigit() else 0, attempt=attempt))
@@ -134,10 +137,14 @@ def pin():
     response = _response()
     if nurse is None:
         _say_both(response, "pin_wrong")
-        _gather_both(response, "ask_number", url_for("twilio_voice.number", attempt=attempt + 1))
+        again = url_for("twilio_voice.greeting", attempt=attempt + 1)  # never the PIN in a URL
+        _gather_both(response, "ask_number", url_for("twilio_voice.number", attempt=attempt + 1),
+                     again=again)
         return _xml(response)
     who = Identified(nurse, "pin")
-    _gather(response, nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#")
+    # Silence asks again from the greeting, which knows the nurse now: the PIN stays unsaid.
+    _gather(response, nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#",
+            again=_url("twilio_voice.greeting", who))
     return _xml(response)
 
 
@@ -149,7 +156,7 @@ def visit():
         return _refuse()
     nurse = who.nurse
     response = _response()
-    digits = request.form.get("Digits", "")
+    digits = _digits()
     try:
         found = check_ins.resolve_visit(context.session(), context.clock(), nurse,
                                         int(digits) if digits.isdigit() else -1)
@@ -169,7 +176,7 @@ def action():
     if who is None:
         return _refuse()
     visit_id = request.args.get("visit", type=int)
-    choice = ACTIONS.get(request.form.get("Digits", ""))
+    choice = ACTIONS.get(_digits())
     response = _response()
     if choice is None:
         _say(response, who.nurse, "invalid")
@@ -190,7 +197,7 @@ def alarm():
     if who is None:
         return _refuse()
     visit_id = request.args.get("visit", type=int)
-    alarm_type = ALARMS.get(request.form.get("Digits", ""))
+    alarm_type = ALARMS.get(_digits())
     response = _response()
     if alarm_type is None:
         _say(response, who.nurse, "invalid")
@@ -321,15 +328,16 @@ def _say_both(response, key) -> None:
         response.say(SAY[language][key], language=VOICES[language])
 
 
-def _gather_both(response, key, action) -> None:
+def _gather_both(response, key, action, again=None) -> None:
     gather = response.gather(input="dtmf", action=action, method="POST", timeout=10,
                              finish_on_key="#")
     for language in ("en", "es"):
         gather.say(SAY[language][key], language=VOICES[language])
-    response.redirect(request.url, method="POST")
+    response.redirect(again or _asked_again(), method="POST")
 
 
-def _gather(response, nurse, key, action, *, digits=None, finish=None, **values) -> None:
+def _gather(response, nurse, key, action, *, digits=None, finish=None, again=None,
+            **values) -> None:
     options = {"input": "dtmf", "action": action, "method": "POST", "timeout": 10}
     if digits:
         options["num_digits"] = digits
@@ -338,7 +346,21 @@ def _gather(response, nurse, key, action, *, digits=None, finish=None, **values)
     gather = response.gather(**options)
     gather.say(_text(nurse, key, **values), language=VOICES.get(nurse.language, "en-US"))
     # No key pressed: ask again rather than hang up on a busy nurse.
-    response.redirect(request.url, method="POST")
+    response.redirect(again or _asked_again(), method="POST")
+
+
+def _digits() -> str:
+    """The keys pressed: posted by <Gather>, or carried in the URL when a step is asked again."""
+    return request.form.get("Digits") or request.args.get("digits", "")
+
+
+def _asked_again() -> str:
+    """This step's URL with the keys that led here, so a silent caller hears the same
+    question (Twilio's redirect posts no Digits)."""
+    args = request.args.to_dict()
+    if request.form.get("Digits"):
+        args["digits"] = request.form["Digits"]
+    return url_for(request.endpoint, **args)
 
 
 def _xml(response):
