@@ -1,4 +1,5 @@
 import re
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -68,6 +69,29 @@ def test_a_retried_webhook_changes_nothing_and_gets_the_same_reply(client, datab
     again = sms(client, nurse.phone, "CHANGED", sid="SMretry")
 
     assert reply_text(first) == reply_text(again)
+    assert count_rows(database, InboundMessage) == 1
+    assert count_rows(database, CheckIn) == 1
+
+
+def test_a_retry_racing_the_first_delivery_gets_the_same_reply_and_records_once(
+        app, database, crew):
+    nurse, _course, _visit = crew
+    start_together = threading.Barrier(2)
+    replies = []
+
+    def deliver():
+        client = app.test_client()
+        start_together.wait()
+        replies.append(reply_text(sms(client, nurse.phone, "ARRIVED", sid="SMrace")))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(replies) == 2 and replies[0] == replies[1]
+    assert replies[0].startswith("Recorded: arrived")
     assert count_rows(database, InboundMessage) == 1
     assert count_rows(database, CheckIn) == 1
 

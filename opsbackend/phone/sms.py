@@ -24,14 +24,9 @@ def inbound_sms():
     if not sid:
         return _twiml(None), 400
     session = context.session()
-    inbound = _inbound(form, sid[:64])
-    session.add(inbound)
-    try:
-        # Storing first claims the MessageSid: a parallel retry waits here for our commit.
-        session.flush()
-    except IntegrityError:  # a retried webhook: the same answer, nothing new
-        session.rollback()
-        return _twiml(_by_sid(session, sid[:64]).reply_body)
+    inbound, earlier_reply = _claim(session, form, sid[:64])
+    if inbound is None:  # a retried webhook: the same answer, nothing new
+        return _twiml(earlier_reply)
     try:
         reply = handle_sms(session, context.clock(), inbound, context.rules())
     except Exception:  # the message is kept, the sender told, the error logged
@@ -39,12 +34,26 @@ def inbound_sms():
         reply = Reply(SORRY, "error", undo_changes=True)
     if reply.undo_changes:
         session.rollback()  # whatever the handling began goes; the message stays
-        inbound = _inbound(form, sid[:64])
-        session.add(inbound)
+        inbound, earlier_reply = _claim(session, form, sid[:64])
+        if inbound is None:  # a retry slipped in while the claim was let go
+            return _twiml(earlier_reply)
     inbound.reply_body, inbound.handled_as = reply.text, reply.handled_as
     inbound.nurse_id, inbound.contact_id = reply.nurse_id, reply.contact_id
     context.commit()
     return _twiml(inbound.reply_body)
+
+
+def _claim(session, form, sid: str) -> tuple[InboundMessage | None, str | None]:
+    """Store the message, which claims its MessageSid (a parallel retry waits on the
+    unique index for our commit), or, when that retry got there first, its reply."""
+    inbound = _inbound(form, sid)
+    session.add(inbound)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return None, _by_sid(session, sid).reply_body
+    return inbound, None
 
 
 def _inbound(form, sid: str) -> InboundMessage:
