@@ -13,7 +13,7 @@ from opsbackend.api.fields import (
     short_text,
     skills,
 )
-from opsbackend.domain import nurses
+from opsbackend.domain import nurse_pins, nurses
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import Nurse
 
@@ -32,7 +32,7 @@ class NurseSchema(Schema):
     unit_id = fields.Integer(allow_none=True)
     # For a voice check-in from a home landline (with the nurse number, which is the id).
     pin = fields.String(load_only=True, allow_none=True,
-                        validate=validate.Regexp(r"^\d{4,8}$", error="a PIN is 4 to 8 digits"))
+                        validate=validate.Regexp(nurse_pins.PIN_FORMAT, error=nurse_pins.PIN_RULE))
     has_pin = fields.Function(lambda nurse: nurse.pin_hash is not None, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

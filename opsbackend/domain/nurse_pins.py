@@ -19,7 +19,8 @@ from opsbackend.domain.audit import record_event
 from opsbackend.domain.errors import Invalid
 from opsbackend.models import AuditEvent, Nurse
 
-PIN_FORMAT = re.compile(r"\d{4,8}")
+PIN_FORMAT = re.compile(r"^\d{4,8}$")
+PIN_RULE = "a PIN is 4 to 8 digits"
 MAX_FAILURES = 5
 LOCK_WINDOW = timedelta(minutes=15)
 FAILED = "voice_pin_failed"
@@ -27,7 +28,7 @@ FAILED = "voice_pin_failed"
 
 def hash_pin(pin: str) -> str:
     if not PIN_FORMAT.fullmatch(pin):
-        raise Invalid("a PIN is 4 to 8 digits", field="pin")
+        raise Invalid(PIN_RULE, field="pin")
     return generate_password_hash(pin)
 
 
