@@ -52,6 +52,13 @@ def find_by_phone(session: Session, phone: str) -> Nurse | None:
     return session.scalars(select(Nurse).where(Nurse.phone == phone)).first()
 
 
+def active_by_phone(session: Session, phone: str) -> Nurse | None:
+    """The active nurse whose registered phone this is: how a phone check-in knows who."""
+    return session.scalars(
+        select(Nurse).where(Nurse.phone == phone, Nurse.active.is_(True))
+    ).first()
+
+
 def has_skill(column, skill: str):
     """Skills are a JSON list of slugs; its text form holds each one in quotes."""
     return cast(column, String).like(f'%"{skill}"%')

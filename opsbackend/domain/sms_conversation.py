@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import alerts, check_ins, outbox, sms_commands, templates
+from opsbackend.domain import alerts, check_ins, nurses, outbox, sms_commands, templates
 from opsbackend.domain.check_ins import Caller, NoCurrentVisit, SeveralCurrentVisits
 from opsbackend.domain.course_lifecycle import hanging_bag
 from opsbackend.domain.errors import DomainError
@@ -48,9 +48,7 @@ def handle_sms(
     rules: TimelineRules = DEFAULT_RULES,
 ) -> Reply:
     phone = inbound.from_phone
-    nurse = session.scalars(
-        select(Nurse).where(Nurse.phone == phone, Nurse.active.is_(True))
-    ).first()
+    nurse = nurses.active_by_phone(session, phone)
     if nurse is not None:
         return replace(_from_nurse(session, clock, nurse, inbound, rules), nurse_id=nurse.id)
     if _is_staff_line(session, phone):

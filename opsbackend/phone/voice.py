@@ -24,7 +24,7 @@ from sqlalchemy import String, cast, select
 from twilio.twiml.voice_response import VoiceResponse
 
 from opsbackend.api import context
-from opsbackend.domain import check_ins, nurse_pins, templates
+from opsbackend.domain import check_ins, nurse_pins, nurses, templates
 from opsbackend.domain.audit import record_event
 from opsbackend.domain.check_ins import Caller
 from opsbackend.domain.errors import DomainError
@@ -98,7 +98,7 @@ def greeting():
     who = _identified()
     if who is None:
         if _from_home_landline():
-            attempt = request.args.get("attempt", 1, type=int)
+            attempt = _attempt()
             response = _response()
             _gather_both(response, "ask_number", url_for("twilio_voice.number", attempt=attempt))
             return _xml(response)
@@ -114,7 +114,7 @@ def greeting():
 def number():
     if not _from_home_landline():
         return _refuse()
-    attempt = request.args.get("attempt", 1, type=int)
+    attempt = _attempt()
     digits = _digits()
     response = _response()
     _gather_both(response, "ask_pin", url_for(
@@ -128,7 +128,7 @@ def pin():
     if not _from_home_landline():
         return _refuse()
     session, clock = context.session(), context.clock()
-    attempt = request.args.get("attempt", 1, type=int)
+    attempt = _attempt()
     nurse = nurse_pins.verify(session, clock, request.args.get("number", 0, type=int),
                               request.form.get("Digits", ""), caller=_caller_phone())
     context.commit()  # a failure is recorded (and counts toward the lock) either way
@@ -261,9 +261,7 @@ def _identified() -> Identified | None:
     """The nurse calling: by their registered phone, or by the PIN step's ``?nurse=ID``."""
     session = context.session()
     phone = _caller_phone()
-    nurse = session.scalars(
-        select(Nurse).where(Nurse.phone == phone, Nurse.active.is_(True))
-    ).first() if phone else None
+    nurse = nurses.active_by_phone(session, phone) if phone else None
     if nurse is not None:
         return Identified(nurse, "registered_phone")
     nurse_id = request.args.get("nurse", type=int)
@@ -347,6 +345,11 @@ def _gather(response, nurse, key, action, *, digits=None, finish=None, again=Non
     gather.say(_text(nurse, key, **values), language=VOICES.get(nurse.language, "en-US"))
     # No key pressed: ask again rather than hang up on a busy nurse.
     response.redirect(again or _asked_again(), method="POST")
+
+
+def _attempt() -> int:
+    """Which try at the nurse number and PIN this call is on (1 to PIN_ATTEMPTS)."""
+    return request.args.get("attempt", 1, type=int)
 
 
 def _digits() -> str:
