@@ -9,6 +9,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,30 +42,47 @@ def fresh_database(prefix: str):
 
 @contextmanager
 def server(command: list[str], env: dict, port: int, ready_path: str = "/readyz"):
-    process = subprocess.Popen(command, env=os.environ | env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: {process.stderr.read()[-2000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", ready_path)
-                if connection.getresponse().status < 500:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become ready in 60 s")
-            time.sleep(0.2)
-        yield process
-    finally:
-        process.terminate()
+    # The server's log goes to a file: a pipe nobody reads fills up and blocks the
+    # workers at their first long traceback.
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, env=os.environ | env, cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=log, text=True)
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            _wait_until_ready(process, log, port, ready_path)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            errors = _tail(log)
+            if "Traceback" in errors:
+                print(f"the server {command[-1]} logged errors; the last of them:\n{errors}",
+                      file=sys.stderr)
+
+
+def _wait_until_ready(process, log, port: int, ready_path: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {_tail(log)}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", ready_path)
+            if connection.getresponse().status < 500:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not become ready in 60 s")
+        time.sleep(0.2)
+
+
+def _tail(log, size: int = 3000) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read()[-size:]
 
 
 def gunicorn_app(app: str, port: int, workers: int) -> list[str]:
@@ -125,6 +143,32 @@ def drive(port: int, requests: list, concurrency: int, rate: float | None = None
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2) if latencies else None,
         "failures": len(failures), "first_failure": failures[0] if failures else None,
     }
+
+
+def alternate(rounds: int, runs: dict) -> dict[str, list[dict]]:
+    """Call each of ``runs`` (name -> a function returning ``drive``'s figures) ``rounds``
+    times, taking turns, so drifts in this machine's speed (±20 % within minutes) fall on
+    every row alike rather than on whichever ran during a slow minute."""
+    results = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            results[name].append(run())
+    return results
+
+
+def median_round(rounds: list[dict]) -> dict:
+    """The round with the median requests/s (its latencies come from that same run);
+    its ``failures`` are those of every round."""
+    ordered = sorted(rounds, key=lambda row: row["rps"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["failures"] = sum(row["failures"] for row in rounds)
+    chosen["first_failure"] = next((r["first_failure"] for r in rounds if r["failures"]), None)
+    return chosen
+
+
+def round_ratios(numerators: list[dict], denominators: list[dict]) -> list[float]:
+    """The ratios of requests/s of rounds that ran side by side."""
+    return [round(n["rps"] / d["rps"], 3) for n, d in zip(numerators, denominators, strict=True)]
 
 
 def print_table(rows: dict[str, dict]) -> None:
