@@ -87,8 +87,11 @@ class PumpReport(Record, table=True):
     """A pump status reported by a nurse (or the system)."""
 
     __tablename__ = "pump_report"
+    # A course's reports newest first, and its newest report time (the out-of-order check on
+    # every report), read from the index rather than from every report of a 28-day course.
+    __table_args__ = (Index("ix_pump_report_course_reported", "course_id", "reported_at"),)
 
-    course_id: int = Field(foreign_key="course.id", index=True)
+    course_id: int = Field(foreign_key="course.id")
     bag_id: int | None = Field(default=None, foreign_key="bag.id")
     status: str = Field(max_length=20)
     alarm_type: str | None = Field(default=None, max_length=30)
