@@ -15,6 +15,7 @@ from opsbackend.api.token_cache import TokenCache
 from opsbackend.clock import Clock
 from opsbackend.config import Settings
 from opsbackend.db import Database
+from opsbackend.domain import templates
 from opsbackend.geo.geocoder import geocoder_from_settings
 from opsbackend.phone import sms as phone_sms
 from opsbackend.phone import status as phone_status
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             x_host=settings.trusted_proxies,
         )
 
+    templates.load_locales()
     init_api(app)
     app.register_blueprint(health.blp)
     for phone_blueprint in (phone_sms.blp, phone_voice.blp, phone_status.blp):
