@@ -1,5 +1,7 @@
 """gunicorn, started from the ``opsbackend serve`` command."""
 
+import gc
+
 from gunicorn.app.base import BaseApplication
 
 
@@ -13,10 +15,24 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        # Each worker builds its own app (and database engine) after the fork.
-        from opsbackend.app import create_app
+        return worker_app()
 
-        return create_app()
+
+def worker_app():
+    """The app of one worker, built after the fork (each worker has its own database
+    engine), with the objects of its start-up frozen out of the garbage collector.
+
+    A full collection walks every tracked object: with the ~170,000 that importing and
+    building the app leaves, it paused a worker for ~190 ms, and the workers, serving
+    alike, paused together. Frozen (``gc.freeze``), they are never walked again; a
+    full collection then takes a few ms.
+    """
+    from opsbackend.app import create_app
+
+    app = create_app()
+    gc.collect()  # frozen objects are never freed: collect the start-up garbage first
+    gc.freeze()
+    return app
 
 
 def serve(host: str, port: int, workers: int) -> None:

@@ -1,5 +1,6 @@
 """`make run` serves with `opsbackend serve`: start it for real and ask /readyz."""
 
+import gc
 import os
 import socket
 import subprocess
@@ -8,6 +9,8 @@ import time
 from pathlib import Path
 
 import requests
+
+from opsbackend.server import worker_app
 
 BIN = Path(sys.executable).parent
 
@@ -43,3 +46,17 @@ def test_serve_answers_readyz_on_the_port_from_the_environment(database_url, tmp
         server.terminate()
         output, _ = server.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/api/v1/docs" in output
+
+
+def test_a_worker_freezes_its_start_up_objects_out_of_the_garbage_collector(
+    database_url, monkeypatch
+):
+    # Walking them in every full collection paused each worker ~190 ms, all at once.
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    gc.unfreeze()
+    app = worker_app()
+    try:
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+        app.extensions["database"].dispose()
