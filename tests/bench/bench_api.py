@@ -12,7 +12,6 @@ to the database work. Prints its figures last as one JSON line.
 import argparse
 import itertools
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -22,14 +21,13 @@ from sqlalchemy import text
 
 from tests.bench.support import (
     alternate,
+    compare,
     drive,
     free_port,
     fresh_database,
     gunicorn_app,
     last_line,
-    median_round,
     print_table,
-    round_ratios,
     server,
 )
 
@@ -98,14 +96,13 @@ def main() -> int:
             reads = [("GET", f"/api/v1/patients/{1 + n % args.requests}", None, auth, 200)
                      for n in range(args.requests)]
             read = drive(port, reads, args.concurrency)
-    write, same_work, bare = (median_round(rounds[name])
-                              for name in ("write", "same_work_core", "bare"))
+    compared = compare(rounds, "write")
+    write, same_work, bare = compared["ours"], compared["same_work"], compared["bare"]
+    ratios, ratio, same_work_ratio = (compared["ratios"], compared["ratio"],
+                                      compared["same_work_ratio"])
     print(f"median of {args.rounds} alternating rounds:")
     print_table({"POST /patients (ours)": write, "GET /patients/{id} (ours)": read,
                  "same writes, SQL core": same_work, "bare one-INSERT (reference)": bare})
-    ratios = round_ratios(rounds["write"], rounds["bare"])
-    ratio = statistics.median(ratios)
-    same_work_ratio = statistics.median(round_ratios(rounds["write"], rounds["same_work_core"]))
     print(f"write ratio {ratio:.2f} (target >= 0.4): {'met' if ratio >= 0.4 else 'MISSED'}; "
           f"rounds {ratios}")
     print(f"against the same writes in SQL core: {same_work_ratio:.2f}")

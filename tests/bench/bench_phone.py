@@ -15,7 +15,6 @@ Prints its figures last as one JSON line.
 
 import argparse
 import itertools
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -34,14 +33,13 @@ from opsbackend.models import OutboundMessage, Visit
 from opsbackend.sms.twilio_provider import TwilioSmsProvider
 from tests.bench.support import (
     alternate,
+    compare,
     drive,
     free_port,
     fresh_database,
     gunicorn_app,
     last_line,
-    median_round,
     print_table,
-    round_ratios,
     server,
 )
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
@@ -165,15 +163,13 @@ def main() -> int:
         crews = seed(url)
         rounds, paced = check_ins(url, crews, args.requests, args.concurrency, args.rounds)
         drain_rate, bare_sdk_rate, duplicates = outbox_drain(url, args.messages)
-    flat, same_work, bare = (median_round(rounds[name])
-                             for name in ("check_in", "same_work_core", "bare"))
+    compared = compare(rounds, "check_in")
+    flat, same_work, bare = compared["ours"], compared["same_work"], compared["bare"]
+    ratios, ratio, same_work_ratio = (compared["ratios"], compared["ratio"],
+                                      compared["same_work_ratio"])
     print(f"median of {args.rounds} alternating rounds:")
     print_table({"SMS check-in (ours)": flat, "same statements, SQL core": same_work,
                  "bare one-INSERT (reference)": bare, "SMS check-in at 100 req/s": paced})
-    ratios = round_ratios(rounds["check_in"], rounds["bare"])
-    ratio = statistics.median(ratios)
-    same_work_ratio = statistics.median(round_ratios(rounds["check_in"],
-                                                     rounds["same_work_core"]))
     print(f"check-in ratio {ratio:.2f} (target >= 0.4): {'met' if ratio >= 0.4 else 'MISSED'}; "
           f"rounds {ratios}; p99 at 100 req/s {paced['p99_ms']} ms (target <= 50 ms: "
           f"{'met' if paced['p99_ms'] <= 50 else 'MISSED'})")

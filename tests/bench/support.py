@@ -171,6 +171,20 @@ def round_ratios(numerators: list[dict], denominators: list[dict]) -> list[float
     return [round(n["rps"] / d["rps"], 3) for n, d in zip(numerators, denominators, strict=True)]
 
 
+def compare(rounds: dict[str, list[dict]], ours: str) -> dict:
+    """Ours, the same work in SQL core and the bare insert (their median rounds), and
+    ours as a fraction of each (the median of the per-round ratios)."""
+    ratios = round_ratios(rounds[ours], rounds["bare"])
+    return {
+        "ours": median_round(rounds[ours]),
+        "same_work": median_round(rounds["same_work_core"]),
+        "bare": median_round(rounds["bare"]),
+        "ratios": ratios,
+        "ratio": statistics.median(ratios),
+        "same_work_ratio": statistics.median(round_ratios(rounds[ours], rounds["same_work_core"])),
+    }
+
+
 def print_table(rows: dict[str, dict]) -> None:
     print(f"{'':<28}{'requests':>9}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}")
     for name, row in rows.items():
