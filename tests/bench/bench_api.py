@@ -97,19 +97,17 @@ def main() -> int:
                      for n in range(args.requests)]
             read = drive(port, reads, args.concurrency)
     compared = compare(rounds, "write")
-    write, same_work, bare = compared["ours"], compared["same_work"], compared["bare"]
-    ratios, ratio, same_work_ratio = (compared["ratios"], compared["ratio"],
-                                      compared["same_work_ratio"])
+    write, same_work, bare = compared.ours, compared.same_work, compared.bare
     print(f"median of {args.rounds} alternating rounds:")
     print_table({"POST /patients (ours)": write, "GET /patients/{id} (ours)": read,
                  "same writes, SQL core": same_work, "bare one-INSERT (reference)": bare})
-    print(f"write ratio {ratio:.2f} (target >= 0.4): {'met' if ratio >= 0.4 else 'MISSED'}; "
-          f"rounds {ratios}")
-    print(f"against the same writes in SQL core: {same_work_ratio:.2f}")
+    print(f"write ratio {compared.ratio:.2f} (target >= 0.4): "
+          f"{'met' if compared.ratio >= 0.4 else 'MISSED'}; rounds {compared.ratios}")
+    print(f"against the same writes in SQL core: {compared.same_work_ratio:.2f}")
     last_line({"write_rps": write["rps"], "read_rps": read["rps"], "bare_rps": bare["rps"],
-               "write_ratio": round(ratio, 3), "read_p99_ms": read["p99_ms"],
+               "write_ratio": round(compared.ratio, 3), "read_p99_ms": read["p99_ms"],
                "write_p99_ms": write["p99_ms"], "same_work_core_rps": same_work["rps"],
-               "write_ratio_to_same_work_core": round(same_work_ratio, 3)})
+               "write_ratio_to_same_work_core": round(compared.same_work_ratio, 3)})
     failed = write["failures"] + read["failures"] + same_work["failures"] + bare["failures"]
     if failed:
         first = (write["first_failure"] or read["first_failure"] or same_work["first_failure"]

@@ -164,25 +164,25 @@ def main() -> int:
         rounds, paced = check_ins(url, crews, args.requests, args.concurrency, args.rounds)
         drain_rate, bare_sdk_rate, duplicates = outbox_drain(url, args.messages)
     compared = compare(rounds, "check_in")
-    flat, same_work, bare = compared["ours"], compared["same_work"], compared["bare"]
-    ratios, ratio, same_work_ratio = (compared["ratios"], compared["ratio"],
-                                      compared["same_work_ratio"])
+    flat, same_work, bare = compared.ours, compared.same_work, compared.bare
     print(f"median of {args.rounds} alternating rounds:")
     print_table({"SMS check-in (ours)": flat, "same statements, SQL core": same_work,
                  "bare one-INSERT (reference)": bare, "SMS check-in at 100 req/s": paced})
-    print(f"check-in ratio {ratio:.2f} (target >= 0.4): {'met' if ratio >= 0.4 else 'MISSED'}; "
-          f"rounds {ratios}; p99 at 100 req/s {paced['p99_ms']} ms (target <= 50 ms: "
+    print(f"check-in ratio {compared.ratio:.2f} (target >= 0.4): "
+          f"{'met' if compared.ratio >= 0.4 else 'MISSED'}; rounds {compared.ratios}; "
+          f"p99 at 100 req/s {paced['p99_ms']} ms (target <= 50 ms: "
           f"{'met' if paced['p99_ms'] <= 50 else 'MISSED'})")
-    print(f"against the same statements in SQL core: {same_work_ratio:.2f}")
+    print(f"against the same statements in SQL core: {compared.same_work_ratio:.2f}")
     print(f"outbox drain {drain_rate:.0f} SMS/s through the SDK (target >= 200/s: "
           f"{'met' if drain_rate >= 200 else 'MISSED'}); bare SDK loop {bare_sdk_rate:.0f}/s; "
           f"duplicates {duplicates}")
     last_line({"checkin_rps": flat["rps"], "bare_rps": bare["rps"],
-               "checkin_ratio": round(ratio, 3), "checkin_p99_ms_at_100_rps": paced["p99_ms"],
+               "checkin_ratio": round(compared.ratio, 3),
+               "checkin_p99_ms_at_100_rps": paced["p99_ms"],
                "outbox_sms_per_s": round(drain_rate, 1),
                "bare_sdk_sms_per_s": round(bare_sdk_rate, 1),
                "outbox_duplicates": duplicates, "same_work_core_rps": same_work["rps"],
-               "checkin_ratio_to_same_work_core": round(same_work_ratio, 3)})
+               "checkin_ratio_to_same_work_core": round(compared.same_work_ratio, 3)})
     failures = flat["failures"] + paced["failures"] + same_work["failures"] + bare["failures"]
     if failures:
         print("first failure:", flat["first_failure"] or paced["first_failure"]

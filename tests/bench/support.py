@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,18 +172,29 @@ def round_ratios(numerators: list[dict], denominators: list[dict]) -> list[float
     return [round(n["rps"] / d["rps"], 3) for n, d in zip(numerators, denominators, strict=True)]
 
 
-def compare(rounds: dict[str, list[dict]], ours: str) -> dict:
+@dataclass(frozen=True)
+class Comparison:
     """Ours, the same work in SQL core and the bare insert (their median rounds), and
     ours as a fraction of each (the median of the per-round ratios)."""
+
+    ours: dict
+    same_work: dict
+    bare: dict
+    ratios: list[float]  # ours / bare, round by round
+    ratio: float
+    same_work_ratio: float
+
+
+def compare(rounds: dict[str, list[dict]], ours: str) -> Comparison:
     ratios = round_ratios(rounds[ours], rounds["bare"])
-    return {
-        "ours": median_round(rounds[ours]),
-        "same_work": median_round(rounds["same_work_core"]),
-        "bare": median_round(rounds["bare"]),
-        "ratios": ratios,
-        "ratio": statistics.median(ratios),
-        "same_work_ratio": statistics.median(round_ratios(rounds[ours], rounds["same_work_core"])),
-    }
+    return Comparison(
+        ours=median_round(rounds[ours]),
+        same_work=median_round(rounds["same_work_core"]),
+        bare=median_round(rounds["bare"]),
+        ratios=ratios,
+        ratio=statistics.median(ratios),
+        same_work_ratio=statistics.median(round_ratios(rounds[ours], rounds["same_work_core"])),
+    )
 
 
 def print_table(rows: dict[str, dict]) -> None:
