@@ -11,15 +11,10 @@ from datetime import timedelta
 from sqlalchemy import delete
 
 from jobs.runner import JobResult
-from opsbackend.domain import (
-    alert_scans,
-    alerts,
-    course_lifecycle,
-    outbox,
-    reminders,
-    visit_schedule,
-)
-from opsbackend.domain.visits import mark_missed_visits
+from opsbackend.domain.alerting import alert_scans, alerts
+from opsbackend.domain.dispatch.visits import mark_missed_visits
+from opsbackend.domain.infusion import course_lifecycle, visit_schedule
+from opsbackend.domain.messaging import outbox, reminders
 from opsbackend.models import JobRun
 
 JOB_RUNS_KEPT = timedelta(days=2)

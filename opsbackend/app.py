@@ -15,12 +15,12 @@ from opsbackend.api.token_cache import TokenCache
 from opsbackend.clock import Clock
 from opsbackend.config import Settings
 from opsbackend.db import Database
-from opsbackend.domain import templates
+from opsbackend.domain.messaging import templates
 from opsbackend.geo.geocoder import geocoder_from_settings
 from opsbackend.phone import sms as phone_sms
 from opsbackend.phone import status as phone_status
 from opsbackend.phone import voice as phone_voice
-from opsbackend.routing.travel import estimator_from_settings
+from opsbackend.routing.estimators import estimator_from_settings
 
 access_log = logging.getLogger("opsbackend.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

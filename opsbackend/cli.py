@@ -86,7 +86,7 @@ def outbox_send():
     """One pass of the sender: send what is due, settle what is stuck."""
     from dataclasses import asdict
 
-    from opsbackend.domain import outbox
+    from opsbackend.domain.messaging import outbox
     from opsbackend.sms.factory import provider_from_settings
 
     settings = _settings()
@@ -142,8 +142,8 @@ def seed_demo():
 @with_appcontext
 def create_token(role, name, nurse_id):
     """Issue an API token; it is printed once and stored only as a hash."""
-    from opsbackend.domain import tokens
     from opsbackend.domain.records import require_reference
+    from opsbackend.domain.registry import tokens
     from opsbackend.models import Nurse
 
     with _database().transaction(actor="cli:create-token") as session:
@@ -160,7 +160,7 @@ def create_token(role, name, nurse_id):
 @with_appcontext
 def revoke_token(token_id):
     """Revoke an API token by its id."""
-    from opsbackend.domain import tokens
+    from opsbackend.domain.registry import tokens
 
     database = _database()
     with database.transaction(actor="cli:revoke-token") as session:

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import course_lifecycle, courses, nurses, patients, sites, tokens, units
+from opsbackend.domain.infusion import course_lifecycle, courses
+from opsbackend.domain.registry import nurses, patients, sites, tokens, units
 from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit, Visit
 from opsbackend.models.auth import ROLES
 

@@ -10,7 +10,7 @@ from opsbackend import migrate
 from opsbackend.app import create_app
 from opsbackend.clock import FixedClock
 from opsbackend.config import Settings
-from opsbackend.domain.skill_rules import DEFAULT_SKILL_RULES
+from opsbackend.domain.registry.skill_rules import DEFAULT_SKILL_RULES
 from opsbackend.models import SkillRule
 from tests import databases
 from tests.factories import Factory

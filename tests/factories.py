@@ -3,7 +3,8 @@
 import itertools
 from datetime import UTC, date, datetime
 
-from opsbackend.domain import course_lifecycle, courses, nurses, patients, sites, tokens, units
+from opsbackend.domain.infusion import course_lifecycle, courses
+from opsbackend.domain.registry import nurses, patients, sites, tokens, units
 
 _numbers = itertools.count(1)
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from opsbackend.api.auth import PUBLIC, policy_for
 from opsbackend.app import create_app
-from opsbackend.domain import tokens
+from opsbackend.domain.registry import tokens
 from opsbackend.models import ApiToken
 from opsbackend.models.auth import ROLES
 

@@ -212,7 +212,7 @@ def test_family_reminders_wait_for_morning_and_skip_opted_out(database, clock, c
     patient = factory.patient(first_name="Mateo")
     opted_out = factory.patient()
     with database.transaction() as session:
-        from opsbackend.domain import outbox
+        from opsbackend.domain.messaging import outbox
 
         outbox.set_opt_out(session, clock, opted_out.contacts[0].phone, True)
     for someone in (patient, opted_out):

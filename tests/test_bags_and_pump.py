@@ -219,7 +219,7 @@ def test_a_rate_that_does_not_match_the_course_is_flagged(client, auth, factory)
 
 
 def test_a_nurse_token_reports_as_its_nurse(client, factory, database):
-    from opsbackend.domain import tokens
+    from opsbackend.domain.registry import tokens
 
     nurse = factory.nurse()
     course = factory.active_course()

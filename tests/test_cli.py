@@ -1,7 +1,7 @@
 import json
 
 from opsbackend.cli import main
-from opsbackend.domain import tokens
+from opsbackend.domain.registry import tokens
 from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit
 from tests.factories import count_rows
 
@@ -37,7 +37,7 @@ def test_seed_demo_prints_a_working_token_per_role(app, client):
 def test_seed_demo_has_an_infant_a_spanish_contact_and_several_bag_intervals(app, database):
     from sqlalchemy import select
 
-    from opsbackend.domain.patients import is_infant
+    from opsbackend.domain.registry.patients import is_infant
     from opsbackend.models import Contact, Course
 
     run(app, "seed-demo")

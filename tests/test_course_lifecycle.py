@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from opsbackend.domain import course_lifecycle
 from opsbackend.domain.errors import Conflict
+from opsbackend.domain.infusion import course_lifecycle
 from opsbackend.models import Bag, CourseEvent
 from tests.factories import count_rows
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from opsbackend.domain import dispatch
+from opsbackend.domain.dispatch import assignment
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.models import Visit
 
@@ -53,12 +53,12 @@ def visit_at(factory, database, site, lat, lon, start, minutes=45, skills=("pedi
 
 def suggest(database, clock, visit):
     with database.new_session() as session:
-        return dispatch.suggestions(session, clock, visit.id, StraightLine())
+        return assignment.suggestions(session, clock, visit.id, StraightLine())
 
 
 def assign(database, clock, visit, unit):
     with database.transaction() as session:
-        return dispatch.assign(session, clock, visit.id, unit.id, StraightLine())
+        return assignment.assign(session, clock, visit.id, unit.id, StraightLine())
 
 
 def test_a_suitable_unit_is_ranked_with_its_arrival(world, factory, database, clock):
@@ -162,7 +162,7 @@ def test_unassign_puts_the_visit_back_and_keeps_the_trail(world, factory, databa
     assign(database, clock, visit, unit)
 
     with database.transaction() as session:
-        back = dispatch.unassign(session, clock, visit.id)
+        back = assignment.unassign(session, clock, visit.id)
 
     assert (back.status, back.unit_id) == ("unassigned", None)
 

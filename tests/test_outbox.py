@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from opsbackend.domain import outbox
+from opsbackend.domain.messaging import outbox
 from opsbackend.models import Contact, OutboundMessage
 
 NURSE_PHONE = "+12135550131"

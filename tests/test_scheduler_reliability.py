@@ -132,7 +132,7 @@ def test_killed_after_alerts_are_written_nothing_is_lost(database, clock, contex
 
 def test_killed_before_the_scan_commits_nothing_half_written(database, clock, context,
                                                              late_bags, monkeypatch):
-    from opsbackend.domain import alerts
+    from opsbackend.domain.alerting import alerts
 
     clock.advance(hours=24, minutes=15)
     real = alerts._notify_rung
@@ -267,7 +267,7 @@ def _assign_open_visits(database, course, unit):
 
 
 def _hanging_due(database, course):
-    from opsbackend.domain.course_lifecycle import hanging_bag
+    from opsbackend.domain.infusion.course_lifecycle import hanging_bag
 
     with database.new_session() as session:
         return hanging_bag(session, session.get(type(course), course.id)).due_at

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from opsbackend.domain.sms_conversation import handle_sms
+from opsbackend.domain.phone.sms_conversation import handle_sms
 from opsbackend.models import Bag, CheckIn, InboundMessage, PumpReport, Visit
 from tests.factories import count_rows
 
@@ -112,7 +112,7 @@ def test_spanish_speaking_nurse_gets_spanish_replies(database, clock, factory, c
 
 
 def test_a_spanish_speaking_nurse_is_told_why_in_spanish(database, clock, crew):
-    from opsbackend.domain import course_lifecycle
+    from opsbackend.domain.infusion import course_lifecycle
 
     nurse, course, visit = crew
     with database.transaction() as session:
@@ -128,7 +128,7 @@ def test_a_spanish_speaking_nurse_is_told_why_in_spanish(database, clock, crew):
 
 def test_refusals_are_worded_per_language_and_fall_back_to_the_domain_message():
     from opsbackend.domain.errors import Conflict
-    from opsbackend.domain.templates import refusal
+    from opsbackend.domain.messaging.templates import refusal
 
     paused = Conflict("course 7 is paused; ...", reason="course_not_active", status="paused")
 
@@ -200,7 +200,7 @@ def test_help_lists_the_commands(database, clock, crew):
 
 
 def test_a_change_on_a_paused_course_is_not_recorded(database, clock, crew):
-    from opsbackend.domain import course_lifecycle
+    from opsbackend.domain.infusion import course_lifecycle
 
     nurse, course, visit = crew
     with database.transaction() as session:

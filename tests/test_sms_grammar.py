@@ -1,6 +1,6 @@
 import pytest
 
-from opsbackend.domain.sms_commands import NotUnderstood, parse
+from opsbackend.domain.phone.sms_commands import NotUnderstood, parse
 
 
 @pytest.mark.parametrize(

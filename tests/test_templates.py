@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import babel.localedata
 
 from opsbackend.app import create_app
-from opsbackend.domain.templates import LOCALES, local_day, local_time
+from opsbackend.domain.messaging.templates import LOCALES, local_day, local_time
 
 AT = datetime(2026, 11, 25, 20, 26, tzinfo=UTC)  # a Wednesday
 

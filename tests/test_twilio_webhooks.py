@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from opsbackend.app import create_app
 from opsbackend.domain.errors import Conflict
-from opsbackend.domain.sms_conversation import handle_sms
+from opsbackend.domain.phone.sms_conversation import handle_sms
 from opsbackend.models import (
     AuditEvent,
     CallbackRequest,
@@ -170,7 +170,7 @@ def test_a_check_in_refused_half_way_leaves_only_the_message_and_the_reply(
     def refuse_after_the_visit_moved(*_args, **_kwargs):
         raise Conflict("the check-in could not be stored", field="visit")
 
-    monkeypatch.setattr("opsbackend.domain.check_ins._record", refuse_after_the_visit_moved)
+    monkeypatch.setattr("opsbackend.domain.phone.check_ins._record", refuse_after_the_visit_moved)
     response = sms(client, nurse.phone, "ARRIVED", sid="SMrefused")
 
     assert reply_text(response).startswith("Not recorded:")
@@ -190,7 +190,7 @@ def test_an_unregistered_number_gets_a_polite_reply(client, database, crew):
 
 def test_a_family_stop_suppresses_later_reminders_and_start_restores(client, database, clock,
                                                                      factory):
-    from opsbackend.domain import outbox
+    from opsbackend.domain.messaging import outbox
 
     patient = factory.patient()
     phone = patient.contacts[0].phone
@@ -233,7 +233,7 @@ def test_family_yes_call_and_help_in_spanish(client, database, clock, factory):
 
 
 def test_status_callbacks_update_the_row_and_unknown_sids_are_fine(client, database, clock):
-    from opsbackend.domain import outbox
+    from opsbackend.domain.messaging import outbox
 
     with database.transaction() as session:
         message = outbox.queue_message(session, clock, to_phone="+12135550131", body="x",

@@ -2,7 +2,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from opsbackend.domain import course_lifecycle, visit_schedule, visits
+from opsbackend.domain.dispatch import visits
+from opsbackend.domain.infusion import course_lifecycle, visit_schedule
 from opsbackend.models import AuditEvent, Deviation, Visit
 from tests.factories import count_rows
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from opsbackend.domain import nurse_pins
+from opsbackend.domain.registry import nurse_pins
 from opsbackend.models import AuditEvent, CheckIn, Home, Nurse
 from tests.factories import count_rows
 from tests.phone import voice

@@ -6,7 +6,7 @@ from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
-from opsbackend.domain import alerts
+from opsbackend.domain.alerting import alerts
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import Alert
 from opsbackend.models.alert import ALERT_KINDS, ALERT_STATUSES

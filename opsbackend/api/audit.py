@@ -5,7 +5,7 @@ from opsbackend.api import context
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, page_of, paging, utc_datetime
-from opsbackend.domain import audit
+from opsbackend.domain.history import audit
 
 blp = Blueprint(
     "audit", __name__, url_prefix="/api/v1/audit-events",

@@ -9,7 +9,7 @@ from flask import current_app, g, request
 from flask_smorest import abort
 
 from opsbackend.api.token_cache import Caller
-from opsbackend.domain import tokens
+from opsbackend.domain.registry import tokens
 from opsbackend.models.auth import ROLES
 
 PUBLIC = frozenset({"*"})

@@ -4,7 +4,7 @@ from flask import current_app
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import geocoding
+from opsbackend.domain.registry import geocoding
 from opsbackend.domain.rules import TimelineRules
 
 

@@ -5,7 +5,7 @@ from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
-from opsbackend.domain import courses
+from opsbackend.domain.infusion import courses
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import Course
 from opsbackend.models.course import BAG_INTERVAL_HOURS, COURSE_STATUSES

@@ -6,7 +6,7 @@ from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, utc_datetime
-from opsbackend.domain import deviations
+from opsbackend.domain.history import deviations
 from opsbackend.models.alert import DEVIATION_KINDS
 
 blp = Blueprint("deviations", __name__, url_prefix="/api/v1/deviations",

@@ -8,7 +8,7 @@ from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import utc_datetime
 from opsbackend.api.visits import VisitSchema
-from opsbackend.domain import dispatch
+from opsbackend.domain.dispatch import assignment
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1/visits",
                 description="Which unit can do a visit, and assigning one safely")
@@ -44,7 +44,7 @@ class Suggestions(MethodView):
     @blp.response(200, SuggestionsSchema)
     def get(self, visit_id):
         """Units that can do the visit by arrival time, and why each other one cannot"""
-        judged = dispatch.suggestions(context.session(), context.clock(), visit_id,
+        judged = assignment.suggestions(context.session(), context.clock(), visit_id,
                                       context.travel())
         return {"visit_id": visit_id,
                 "suitable": [j for j in judged if j.placement],
@@ -58,7 +58,7 @@ class Assign(MethodView):
     @blp.response(200, VisitSchema)
     def post(self, data, visit_id):
         """Assign (or reassign) a unit; 409 with the reason when it cannot take the visit"""
-        visit = dispatch.assign(context.session(), context.clock(), visit_id, data["unit_id"],
+        visit = assignment.assign(context.session(), context.clock(), visit_id, data["unit_id"],
                                 context.travel())
         context.commit()
         return visit
@@ -75,7 +75,7 @@ class OnTheWay(MethodView):
     @blp.response(200, VisitSchema)
     def post(self, data, visit_id):
         """The unit is on its way: the visit is en route and the family gets the ETA by SMS"""
-        visit = dispatch.on_the_way(context.session(), context.clock(), visit_id,
+        visit = assignment.on_the_way(context.session(), context.clock(), visit_id,
                                     data.get("eta"), context.travel())
         context.commit()
         return visit
@@ -87,6 +87,6 @@ class Unassign(MethodView):
     @blp.response(200, VisitSchema)
     def post(self, visit_id):
         """Take the unit off the visit (back on the board)"""
-        visit = dispatch.unassign(context.session(), context.clock(), visit_id)
+        visit = assignment.unassign(context.session(), context.clock(), visit_id)
         context.commit()
         return visit

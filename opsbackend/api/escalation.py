@@ -5,7 +5,7 @@ from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import one_of
-from opsbackend.domain import escalation
+from opsbackend.domain.alerting import escalation
 from opsbackend.models.alert import ALERT_KINDS, ESCALATION_TARGETS
 
 blp = Blueprint("escalation", __name__, url_prefix="/api/v1/escalation-ladders",

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
-from opsbackend.domain.phones import InvalidPhoneNumber, to_e164
+from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
 from opsbackend.models.patient import LANGUAGES
 
 MAX_PAGE_SIZE = 200

@@ -9,7 +9,7 @@ from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.courses import CourseSchema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
-from opsbackend.domain import bags, course_lifecycle, pump_reports
+from opsbackend.domain.infusion import bags, course_lifecycle, pump_reports
 from opsbackend.models import Patient, Site
 from opsbackend.models.course import ALARM_TYPES, PUMP_STATUSES
 

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields
 from opsbackend.api import context
 from opsbackend.api.auth import STAFF, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.domain import job_status
+from opsbackend.domain.history import job_status
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs",
                 description="The scheduler: each job's last run and the current leader")

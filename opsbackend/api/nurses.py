@@ -13,8 +13,8 @@ from opsbackend.api.fields import (
     short_text,
     skills,
 )
-from opsbackend.domain import nurse_pins, nurses
 from opsbackend.domain.records import get_or_404
+from opsbackend.domain.registry import nurse_pins, nurses
 from opsbackend.models import Nurse
 
 blp = Blueprint("nurses", __name__, url_prefix="/api/v1/nurses", description="Infusion nurses")

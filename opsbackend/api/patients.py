@@ -14,8 +14,8 @@ from opsbackend.api.fields import (
     paging,
     short_text,
 )
-from opsbackend.domain import patients
 from opsbackend.domain.records import get_or_404
+from opsbackend.domain.registry import patients
 from opsbackend.models import Patient
 from opsbackend.models.patient import GEOCODE_STATUSES, PATIENT_STATUSES
 

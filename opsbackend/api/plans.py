@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.domain import day_plans
+from opsbackend.domain.dispatch import day_plans
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import DayPlan
 

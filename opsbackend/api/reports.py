@@ -11,7 +11,7 @@ from sqlalchemy import select
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.domain.coverage import coverage
+from opsbackend.domain.dispatch.coverage import coverage
 from opsbackend.models import Home, Patient, Unit
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",

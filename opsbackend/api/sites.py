@@ -13,8 +13,8 @@ from opsbackend.api.fields import (
     paging,
     short_text,
 )
-from opsbackend.domain import sites
 from opsbackend.domain.records import get_or_404
+from opsbackend.domain.registry import sites
 from opsbackend.models import Site
 from opsbackend.models.site import REGIONS
 

@@ -5,7 +5,7 @@ from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import one_of, short_text
-from opsbackend.domain import skill_rules
+from opsbackend.domain.registry import skill_rules
 from opsbackend.models.visit import VISIT_KINDS
 
 blp = Blueprint("skill_rules", __name__, url_prefix="/api/v1/skill-rules",

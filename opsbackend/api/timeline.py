@@ -4,7 +4,7 @@ from marshmallow import Schema, fields
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.domain.timeline import patient_timeline
+from opsbackend.domain.history.timeline import patient_timeline
 from opsbackend.models import Patient, Site
 
 blp = Blueprint("timeline", __name__, url_prefix="/api/v1/patients",

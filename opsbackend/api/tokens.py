@@ -8,8 +8,8 @@ from opsbackend.api import context
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
-from opsbackend.domain import tokens
 from opsbackend.domain.records import require_reference
+from opsbackend.domain.registry import tokens
 from opsbackend.models import Nurse
 from opsbackend.models.auth import ROLES
 

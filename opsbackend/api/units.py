@@ -13,8 +13,8 @@ from opsbackend.api.fields import (
     skills,
     utc_datetime,
 )
-from opsbackend.domain import units
 from opsbackend.domain.records import get_or_404
+from opsbackend.domain.registry import units
 from opsbackend.models import Unit
 from opsbackend.models.unit import UNIT_STATUSES
 

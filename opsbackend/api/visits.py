@@ -5,7 +5,7 @@ from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, utc_datetime
-from opsbackend.domain import visits
+from opsbackend.domain.dispatch import visits
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import Visit
 from opsbackend.models.visit import VISIT_KINDS, VISIT_STATUSES

@@ -6,9 +6,9 @@ from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from opsbackend.api import context
-from opsbackend.domain.phones import InvalidPhoneNumber, to_e164
-from opsbackend.domain.sms_commands import MAX_LENGTH
-from opsbackend.domain.sms_conversation import Reply, handle_sms
+from opsbackend.domain.phone.sms_commands import MAX_LENGTH
+from opsbackend.domain.phone.sms_conversation import Reply, handle_sms
+from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
 from opsbackend.models import InboundMessage
 from opsbackend.phone.signatures import twilio_signed
 

@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, request
 
 from opsbackend.api import context
-from opsbackend.domain import outbox
+from opsbackend.domain.messaging import outbox
 from opsbackend.phone.signatures import twilio_signed
 
 blp = Blueprint("twilio_status", __name__)

@@ -24,11 +24,13 @@ from sqlalchemy import String, cast, select
 from twilio.twiml.voice_response import VoiceResponse
 
 from opsbackend.api import context
-from opsbackend.domain import check_ins, nurse_pins, nurses, templates
-from opsbackend.domain.audit import record_event
-from opsbackend.domain.check_ins import Caller
 from opsbackend.domain.errors import DomainError
-from opsbackend.domain.phones import InvalidPhoneNumber, to_e164
+from opsbackend.domain.history.audit import record_event
+from opsbackend.domain.messaging import templates
+from opsbackend.domain.phone import check_ins
+from opsbackend.domain.phone.check_ins import Caller
+from opsbackend.domain.registry import nurse_pins, nurses
+from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
 from opsbackend.models import CheckIn, Home, Nurse
 from opsbackend.phone.signatures import twilio_signed
 

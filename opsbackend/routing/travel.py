@@ -82,13 +82,3 @@ class OsrmEstimator:
         durations = np.array(body["durations"], dtype=float)
         # OSRM gives null where no road joins two points: unreachable.
         return np.nan_to_num(durations, nan=np.inf)
-
-
-def estimator_from_settings(settings) -> TravelTimeEstimator:
-    geodesic = GeodesicEstimator(settings.travel_speed_kmh, settings.travel_road_factor)
-    if settings.osrm_url:
-        # OSRM down must not fail dispatch: the geodesic estimate answers meanwhile.
-        from opsbackend.routing.travel_fallback import FallbackEstimator
-
-        return FallbackEstimator(OsrmEstimator(settings.osrm_url), geodesic)
-    return geodesic

@@ -36,7 +36,7 @@ WORKERS = 4
 
 def seed(url: str) -> tuple[int, str]:
     from opsbackend.db import Database
-    from opsbackend.domain import sites, tokens
+    from opsbackend.domain.registry import sites, tokens
 
     database = Database(url)
     with database.transaction(actor="bench") as session:

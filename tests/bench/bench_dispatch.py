@@ -25,7 +25,8 @@ from sqlalchemy import insert
 
 from opsbackend.clock import FixedClock
 from opsbackend.db import Database
-from opsbackend.domain import dispatch, sites
+from opsbackend.domain.dispatch import assignment
+from opsbackend.domain.registry import sites
 from opsbackend.models import Home, Patient, Unit, UnitShift, Visit
 from opsbackend.routing.solomon import solve_file
 from opsbackend.routing.travel import GeodesicEstimator
@@ -72,7 +73,7 @@ def time_suggestions(database, visit_id, runs=15) -> float:
     for _ in range(runs):
         with database.new_session() as session:
             started = time.perf_counter()
-            judged = dispatch.suggestions(session, FixedClock(NOW), visit_id, travel)
+            judged = assignment.suggestions(session, FixedClock(NOW), visit_id, travel)
             timings.append((time.perf_counter() - started) * 1000)
     assert judged
     return statistics.median(timings[2:])

@@ -28,7 +28,7 @@ from sqlalchemy import insert, select, text
 from jobs.scheduler import JobContext, build_scheduler
 from opsbackend.clock import FixedClock, SystemClock
 from opsbackend.db import Database
-from opsbackend.domain import alert_scans
+from opsbackend.domain.alerting import alert_scans
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.models import Bag, Course, OutboundMessage, Patient, Site
 from opsbackend.sms.twilio_provider import TwilioSmsProvider

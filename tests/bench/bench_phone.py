@@ -28,7 +28,9 @@ from twilio.request_validator import RequestValidator
 
 from opsbackend.clock import SystemClock
 from opsbackend.db import Database
-from opsbackend.domain import course_lifecycle, courses, nurses, outbox, patients, sites, units
+from opsbackend.domain.infusion import course_lifecycle, courses
+from opsbackend.domain.messaging import outbox
+from opsbackend.domain.registry import nurses, patients, sites, units
 from opsbackend.models import OutboundMessage, Visit
 from opsbackend.sms.twilio_provider import TwilioSmsProvider
 from tests.bench.support import (

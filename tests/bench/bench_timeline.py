@@ -28,7 +28,7 @@ from sqlalchemy import insert, text
 from opsbackend import migrate
 from opsbackend.clock import FixedClock
 from opsbackend.db import Database
-from opsbackend.domain import bags, visit_schedule
+from opsbackend.domain.infusion import bags, visit_schedule
 from opsbackend.models import Bag, Course, Patient, Site
 from tests.databases import create_postgres_database, drop_postgres_database
 

@@ -2,7 +2,7 @@
 
 The problem goes to the routing engine with hard time windows, service times,
 each unit's shift as its working window, skills as allowed units, start and end
-at the base. Applying assigns every visit through ``dispatch.assign`` in one
+at the base. Applying assigns every visit through ``assignment.assign`` in one
 transaction: if any assignment is refused, none is made.
 """
 
@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import dispatch
+from opsbackend.domain.dispatch import assignment
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import get_or_404
-from opsbackend.domain.shifts import shift_intervals
+from opsbackend.domain.registry.shifts import shift_intervals
 from opsbackend.models import DayPlan, Home, Patient, Site, Unit, UnitShiftException, Visit
 from opsbackend.routing import ortools_engine
 from opsbackend.routing.problem import Job, Problem, Vehicle, leave_just_in_time
@@ -35,7 +35,7 @@ def plan_day(session: Session, clock: Clock, site_id: int, day: date, travel,
         raise Invalid(f"there are no visits to plan at {site.code} on {day.isoformat()}",
                       field="day")
     units = session.scalars(select(Unit).where(Unit.site_id == site.id,
-                                               Unit.status.in_(dispatch.WORKING_STATUSES))).all()
+                                               Unit.status.in_(assignment.WORKING_STATUSES))).all()
     vehicles, off_shift = [], []
     points = [(u.base_lat, u.base_lon) for u in units]
     exceptions = _exceptions(session, [u.id for u in units], day)
@@ -103,9 +103,9 @@ def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:
             if visit.unit_id == route["unit_id"] and visit.status == "assigned":
                 continue
             if visit.status == "assigned":
-                dispatch.unassign(session, clock, visit.id)
+                assignment.unassign(session, clock, visit.id)
             # Any refusal raises: the request's transaction is rolled back whole.
-            dispatch.assign(session, clock, visit.id, route["unit_id"], travel)
+            assignment.assign(session, clock, visit.id, route["unit_id"], travel)
     plan.status = "applied"
     plan.applied_at = clock.now()
     session.flush()

@@ -14,11 +14,13 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import alerts, family_notices, visits
+from opsbackend.domain.alerting import alerts
+from opsbackend.domain.dispatch import visits
+from opsbackend.domain.dispatch.unit_routes import Placement, PointMatrix, Refusal, Stop, place
 from opsbackend.domain.errors import Conflict, Invalid
+from opsbackend.domain.messaging import family_notices
 from opsbackend.domain.records import get_or_404
-from opsbackend.domain.shifts import shift_intervals
-from opsbackend.domain.unit_routes import Placement, PointMatrix, Refusal, Stop, place
+from opsbackend.domain.registry.shifts import shift_intervals
 from opsbackend.models import (
     Alert,
     Home,

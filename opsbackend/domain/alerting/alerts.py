@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import escalation, outbox, templates
+from opsbackend.domain.alerting import escalation
 from opsbackend.domain.errors import Conflict
+from opsbackend.domain.messaging import outbox, templates
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.models import Alert, Bag, Nurse, Patient, PumpReport, Site, Visit
 

@@ -5,9 +5,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import alerts, interruptions
-from opsbackend.domain.course_lifecycle import checked_time, hanging_bag
+from opsbackend.domain.alerting import alerts
 from opsbackend.domain.errors import Conflict, Invalid
+from opsbackend.domain.infusion import interruptions
+from opsbackend.domain.infusion.course_lifecycle import checked_time, hanging_bag
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
 from opsbackend.models import Alert, Course, PumpReport

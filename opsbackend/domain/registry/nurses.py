@@ -1,7 +1,6 @@
 from sqlalchemy import String, cast, select
 from sqlmodel import Session
 
-from opsbackend.domain import nurse_pins
 from opsbackend.domain.errors import Conflict
 from opsbackend.domain.records import (
     Page,
@@ -10,6 +9,7 @@ from opsbackend.domain.records import (
     paginate,
     require_reference,
 )
+from opsbackend.domain.registry import nurse_pins
 from opsbackend.models import Nurse, Site, Unit
 
 

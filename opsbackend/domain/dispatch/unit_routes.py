@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from opsbackend.domain.shifts import on_shift
+from opsbackend.domain.registry.shifts import on_shift
 
 BASE = -1  # the matrix row of the unit's base
 

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.deviations import record_deviation
 from opsbackend.domain.errors import Conflict
+from opsbackend.domain.history.deviations import record_deviation
 from opsbackend.domain.records import Page, paginate
 from opsbackend.models import Patient, Visit
 

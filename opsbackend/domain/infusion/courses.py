@@ -4,8 +4,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import clinical, visit_schedule
 from opsbackend.domain.errors import Conflict
+from opsbackend.domain.infusion import clinical, visit_schedule
 from opsbackend.domain.records import (
     Page,
     apply_changes,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import outbox, templates
+from opsbackend.domain.messaging import outbox, templates
 from opsbackend.models import Contact, Patient, Site, Visit
 
 # Changes and cancellations matter to families for visits this close.

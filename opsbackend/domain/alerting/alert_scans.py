@@ -9,10 +9,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import alerts, templates
-from opsbackend.domain.bags import due_bags_query
-from opsbackend.domain.course_progress import progress_from
-from opsbackend.domain.pump_reports import unresolved_alarm
+from opsbackend.domain.alerting import alerts
+from opsbackend.domain.infusion.bags import due_bags_query
+from opsbackend.domain.infusion.course_progress import progress_from
+from opsbackend.domain.infusion.pump_reports import unresolved_alarm
+from opsbackend.domain.messaging import templates
 from opsbackend.domain.rules import DEFAULT_ALERT_RULES, AlertRules
 from opsbackend.models import (
     Alert,

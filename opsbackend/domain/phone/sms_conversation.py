@@ -12,10 +12,13 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import alerts, check_ins, nurses, outbox, sms_commands, templates
-from opsbackend.domain.check_ins import Caller, NoCurrentVisit, SeveralCurrentVisits
-from opsbackend.domain.course_lifecycle import hanging_bag
+from opsbackend.domain.alerting import alerts
 from opsbackend.domain.errors import DomainError
+from opsbackend.domain.infusion.course_lifecycle import hanging_bag
+from opsbackend.domain.messaging import outbox, templates
+from opsbackend.domain.phone import check_ins, sms_commands
+from opsbackend.domain.phone.check_ins import Caller, NoCurrentVisit, SeveralCurrentVisits
+from opsbackend.domain.registry import nurses
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
 from opsbackend.models import (
     Bag,

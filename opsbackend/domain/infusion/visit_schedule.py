@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import family_notices
-from opsbackend.domain.course_progress import progress_from
-from opsbackend.domain.patients import age_in_months
+from opsbackend.domain.infusion.course_progress import progress_from
+from opsbackend.domain.messaging import family_notices
+from opsbackend.domain.registry.patients import age_in_months
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
 from opsbackend.models import Bag, Course, CourseInterruption, Patient, SkillRule, Visit
 

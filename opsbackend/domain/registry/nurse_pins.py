@@ -15,8 +15,8 @@ from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from opsbackend.clock import Clock
-from opsbackend.domain.audit import record_event
 from opsbackend.domain.errors import Invalid
+from opsbackend.domain.history.audit import record_event
 from opsbackend.models import AuditEvent, Nurse
 
 PIN_FORMAT = re.compile(r"^\d{4,8}$")

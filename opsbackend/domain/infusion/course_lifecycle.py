@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import interruptions, visit_schedule
-from opsbackend.domain.course_progress import course_progress
-from opsbackend.domain.deviations import record_deviation
 from opsbackend.domain.errors import Conflict, Invalid
+from opsbackend.domain.history.deviations import record_deviation
+from opsbackend.domain.infusion import interruptions, visit_schedule
+from opsbackend.domain.infusion.course_progress import course_progress
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
 from opsbackend.models import Bag, Course, CourseEvent, Patient

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import outbox, templates
+from opsbackend.domain.messaging import outbox, templates
 from opsbackend.models import Contact, Patient, Site, Visit
 
 DAY_BEFORE_AT = time(18, 0)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
-from opsbackend.domain.shifts import shift_intervals
+from opsbackend.domain.registry.shifts import shift_intervals
 from opsbackend.models import Home, Patient, Site, Unit, UnitShiftException, Visit
 from opsbackend.models.site import REGIONS
 

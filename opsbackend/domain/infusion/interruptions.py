@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from opsbackend.domain.deviations import record_deviation
+from opsbackend.domain.history.deviations import record_deviation
 from opsbackend.domain.rules import TimelineRules
 from opsbackend.models import Course, CourseInterruption, Patient
 

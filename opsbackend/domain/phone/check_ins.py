@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import bags, pump_reports, visits
+from opsbackend.domain.dispatch import visits
 from opsbackend.domain.errors import Conflict, NotFound
+from opsbackend.domain.infusion import bags, pump_reports
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
 from opsbackend.models import CheckIn, Course, Home, Nurse, Visit
 

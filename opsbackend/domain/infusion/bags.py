@@ -8,11 +8,12 @@ from sqlalchemy import exists, select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain import alerts, visit_schedule
-from opsbackend.domain.course_lifecycle import checked_time, hang_bag, hanging_bag
-from opsbackend.domain.course_progress import Progress, course_progress
-from opsbackend.domain.deviations import record_deviation
+from opsbackend.domain.alerting import alerts
 from opsbackend.domain.errors import Conflict, Invalid
+from opsbackend.domain.history.deviations import record_deviation
+from opsbackend.domain.infusion import visit_schedule
+from opsbackend.domain.infusion.course_lifecycle import checked_time, hang_bag, hanging_bag
+from opsbackend.domain.infusion.course_progress import Progress, course_progress
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
 from opsbackend.models import Alert, Bag, Course, Patient

@@ -4,7 +4,6 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.domain.errors import Conflict, Invalid, NotFound
-from opsbackend.domain.nurses import has_skill
 from opsbackend.domain.records import (
     Page,
     apply_changes,
@@ -12,6 +11,7 @@ from opsbackend.domain.records import (
     paginate,
     require_reference,
 )
+from opsbackend.domain.registry.nurses import has_skill
 from opsbackend.models import Site, Unit, UnitShift, UnitShiftException
 
 
