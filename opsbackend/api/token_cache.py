@@ -21,6 +21,8 @@ class Caller:
     name: str
     role: str
     nurse_id: int | None
+    # None: every site (see opsbackend.domain.scope).
+    site_ids: frozenset[int] | None = None
 
 
 class TokenCache:
