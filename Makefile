@@ -1,11 +1,16 @@
 # The two commands of the quick start: `make run` and `make test`.
 # Both set themselves up: a virtual environment in .venv, installed from pyproject.toml.
 
+# The first Python >= 3.11 on PATH. Probed quietly: a pyenv shim for a version that is
+# not selected answers "command not found" on stderr, which is not an error here.
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && echo $$p && break; done)
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	>/dev/null 2>&1 && echo $$p && break; done)
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: what running needs (make run), and that plus the test tools (make test).
 INSTALLED := $(VENV)/.installed
+DEV_INSTALLED := $(VENV)/.installed-dev
 PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: run test lint bench clean
@@ -16,9 +21,14 @@ $(BIN)/python:
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import opsbackend.app"
+	touch $(INSTALLED)
+
+$(DEV_INSTALLED): $(INSTALLED)
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import opsbackend.app, pytest"
-	touch $(INSTALLED)
+	touch $(DEV_INSTALLED)
 
 ## make run: migrate a local SQLite database, load the demo data, serve on PORT (8000)
 ## with the scheduler in the same process and SMS written to the console.
@@ -29,7 +39,7 @@ run: $(INSTALLED)
 
 ## make test: ruff, then the suite on SQLite, then on PostgreSQL when reachable
 ## (REQUIRE_POSTGRES=1 makes an unreachable PostgreSQL a failure).
-test: $(INSTALLED) lint
+test: $(DEV_INSTALLED) lint
 	$(BIN)/pytest --db sqlite
 	@if $(BIN)/python -m tests.databases; then \
 		$(BIN)/pytest --db postgres; \
@@ -40,11 +50,11 @@ test: $(INSTALLED) lint
 		echo "PostgreSQL not reachable: the PostgreSQL run was skipped (set REQUIRE_POSTGRES=1 to fail instead)"; \
 	fi
 
-lint: $(INSTALLED)
+lint: $(DEV_INSTALLED)
 	$(BIN)/ruff check .
 
 ## make bench: the benchmarks (not part of make test); they need PostgreSQL.
-bench: $(INSTALLED)
+bench: $(DEV_INSTALLED)
 	@for script in tests/bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

@@ -94,3 +94,13 @@ def test_courses_filter_by_site_and_status(client, auth, factory):
 
     assert response.json["total"] == 1
     assert response.json["items"][0]["patient_id"] == mine.id
+
+
+def test_courses_filter_by_the_patients_study_code(client, auth, factory):
+    """How the README's walk-through finds W-001's course."""
+    wanted = factory.course(patient_id=factory.patient(study_code="W-001").id)
+    factory.course(patient_id=factory.patient(study_code="W-002").id)
+
+    listed = client.get("/api/v1/courses?study_code=W-001", headers=auth("viewer")).json
+
+    assert [item["id"] for item in listed["items"]] == [wanted.id]

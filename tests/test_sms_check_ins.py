@@ -62,7 +62,7 @@ def test_changed_records_the_bag_change_and_gives_the_next_due_time(database, cl
     assert bags[0].changed_by_nurse_id == nurse.id and bags[0].no_flush_confirmed is True
     assert bags[1].volume_ml == 230
     # Local time of the site (Los Angeles) in the reply: 23 h after 07:00 PST is 06:00 PST.
-    assert "Tue 06:00 PST" in reply
+    assert "Tue Mar 3 06:00 PST" in reply
 
 
 def test_a_late_change_says_how_late(database, clock, crew):
@@ -107,8 +107,21 @@ def test_spanish_speaking_nurse_gets_spanish_replies(database, clock, factory, c
     wrong = text(database, clock, nurse.phone, "bomba")
 
     assert reply.startswith("Registrado: llegada")
-    assert "mar 06:00 PST" in reply  # Tuesday, in Spanish, in the patient's zone
+    assert "mar 3 de mar 06:00 PST" in reply  # Tuesday, in Spanish, in the patient's zone
     assert wrong.startswith("No registrado:") and "BOMBA V123 FUNCIONANDO" in wrong
+
+
+def test_a_spanish_pump_reply_names_the_state_and_alarm_in_spanish(database, clock, crew):
+    nurse, _course, visit = crew
+    with database.transaction() as session:
+        session.get(type(nurse), nurse.id).language = "es"
+    text(database, clock, nurse.phone, "llegué")
+
+    alarm = text(database, clock, nurse.phone, "BOMBA ALARMA OCLUSION")
+    running = text(database, clock, nurse.phone, "BOMBA FUNCIONANDO")
+
+    assert "bomba en alarma (oclusión)" in alarm and "occlusion" not in alarm
+    assert "bomba funcionando" in running and "running" not in running
 
 
 def test_a_spanish_speaking_nurse_is_told_why_in_spanish(database, clock, crew):

@@ -300,6 +300,19 @@ def test_a_repeated_voice_step_records_once(client, database, crew):
     assert count_rows(database, CheckIn) == 1
 
 
+def test_a_repeated_voice_bag_change_says_the_hours_to_the_next_bag(client, clock, crew):
+    nurse, _course, visit = crew
+    step = f"/twilio/voice/action?visit={visit.id}"
+    voice(client, step, nurse.phone, "1", call_sid="CA7")
+    first = voice(client, step, nurse.phone, "2", call_sid="CA8").get_data(as_text=True)
+    clock.advance(hours=1)
+
+    again = voice(client, step, nurse.phone, "2", call_sid="CA8").get_data(as_text=True)
+
+    assert "due in 24 hours" in first
+    assert "due in 23 hours" in again and "- hours" not in again
+
+
 def test_a_wrong_key_asks_again(client, crew):
     nurse, _course, visit = crew
 

@@ -54,6 +54,7 @@ class CourseSchema(Schema):
 class CourseQueryArgs(PageArgs):
     patient_id = fields.Integer()
     site_id = fields.Integer()
+    study_code = fields.String(metadata={"description": "the patient's study code, e.g. W-001"})
     status = one_of(COURSE_STATUSES)
 
 

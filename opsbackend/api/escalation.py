@@ -37,18 +37,35 @@ class StepSchema(Schema):
     targets = fields.List(fields.String())
 
 
+class RungInForceSchema(Schema):
+    step = fields.Integer()
+    after_minutes = fields.Integer()
+    targets = fields.List(fields.String())
+
+
+class LadderInForceSchema(Schema):
+    site_id = fields.Integer()
+    alert_kind = fields.String()
+    source = fields.String(metadata={"description": (
+        "where the ladder comes from: site_kind or site (configured for this site), "
+        "default_kind or default (the default rows, no site), built_in (nothing configured)")})
+    is_default = fields.Boolean(metadata={"description": "false only for a site's own ladder"})
+    steps = fields.List(fields.Nested(RungInForceSchema), attribute="rungs")
+
+
 class LadderQueryArgs(Schema):
     site_id = fields.Integer()
+    alert_kind = one_of(ALERT_KINDS)
 
 
 @blp.route("", methods=["GET", "PUT"])
 class Ladders(MethodView):
     @allow(*EVERYONE)
     @blp.arguments(LadderQueryArgs, location="query")
-    @blp.response(200, StepSchema(many=True))
+    @blp.response(200, LadderInForceSchema(many=True))
     def get(self, args):
-        """Configured steps (a site without any uses the default ladder)"""
-        return escalation.list_steps(context.session(), args.get("site_id"))
+        """The ladder in force for each site and alert kind, and whether it is a default"""
+        return escalation.ladders_in_force(context.session(), context.scope(), **args)
 
     @allow("admin")
     @blp.arguments(LadderSchema)

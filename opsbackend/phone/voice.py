@@ -26,12 +26,13 @@ from twilio.twiml.voice_response import VoiceResponse
 from opsbackend.api import context
 from opsbackend.domain.errors import DomainError
 from opsbackend.domain.history.audit import record_event
+from opsbackend.domain.infusion.course_lifecycle import hanging_bag
 from opsbackend.domain.messaging import templates
 from opsbackend.domain.phone import check_ins
 from opsbackend.domain.phone.check_ins import Caller
 from opsbackend.domain.registry import nurse_pins, nurses
 from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
-from opsbackend.models import CheckIn, Home, Nurse
+from opsbackend.models import CheckIn, Home, Nurse, Visit
 from opsbackend.phone.signatures import twilio_signed
 
 blp = Blueprint("twilio_voice", __name__)
@@ -214,7 +215,8 @@ def _record(response, who: Identified, visit_id, kind, alarm_type=None):
     nurse = who.nurse
     session, clock = context.session(), context.clock()
     call_sid = request.form.get("CallSid", "")
-    values = {"visit": visit_id, "alarm": (alarm_type or "").replace("_", " "), "hours": "-"}
+    values = {"visit": visit_id, "hours": "-",
+              "alarm": templates.alarm_name(alarm_type, nurse.language) if alarm_type else ""}
     if not _already_recorded(session, call_sid, kind):
         caller = Caller(channel="voice", phone=_caller_phone(), identity_method=who.method)
         try:
@@ -228,8 +230,20 @@ def _record(response, who: Identified, visit_id, kind, alarm_type=None):
             response.hangup()
             return
         context.commit()
+    elif kind == "bag_changed":
+        # The step was recorded by an earlier delivery: say the hours as they stand now.
+        values["hours"] = _hours_to_next_bag(session, clock, visit_id)
     _say(response, nurse, kind, **values)
     response.hangup()
+
+
+def _hours_to_next_bag(session, clock, visit_id) -> int | str:
+    visit = session.get(Visit, visit_id) if visit_id else None
+    course = check_ins.course_of(session, visit) if visit else None
+    bag = hanging_bag(session, course) if course else None
+    if bag is None:
+        return "-"
+    return max(0, round((bag.due_at - clock.now()).total_seconds() / 3600))
 
 
 def _perform(session, clock, nurse, visit, caller, kind, alarm_type, values):

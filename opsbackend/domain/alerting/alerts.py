@@ -186,7 +186,8 @@ def alert_values(session: Session, alert: Alert, language: str = "en") -> dict:
         "visit_code": f"V{visit.id}" if visit else "-",
         "start": (templates.local_time(visit.window_start, site.timezone, language)
                   if visit else "-"),
-        "alarm": (report.alarm_type or report.status).replace("_", " ") if report else "-",
+        "alarm": (templates.pump_state(report.status, report.alarm_type, language)
+                  if report else "-"),
         "since": (templates.local_time(report.reported_at, site.timezone, language)
                   if report else "-"),
     }

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from opsbackend.domain.errors import Invalid
+from opsbackend.domain.errors import Invalid, NotFound
 from opsbackend.domain.records import require_reference
+from opsbackend.domain.scope import Scope
 from opsbackend.models import EscalationStep, Site
+from opsbackend.models.alert import ALERT_KINDS
 
 
 @dataclass(frozen=True)
@@ -33,20 +35,66 @@ FALLBACK_LADDER = (
 MIN_REPEAT_MINUTES = 5
 
 
+@dataclass(frozen=True)
+class Ladder:
+    """The ladder in force for one site and alert kind, and where it comes from."""
+
+    site_id: int | None
+    alert_kind: str
+    # "site_kind", "site", "default_kind", "default" (configured rows) or "built_in".
+    source: str
+    rungs: tuple[Rung, ...]
+
+    @property
+    def is_default(self) -> bool:
+        """True unless the site configured it for itself."""
+        return self.source not in ("site_kind", "site")
+
+
+# The order in which a ladder is looked for: (rows of the site?, rows of the kind?, source).
+_PRECEDENCE = ((True, True, "site_kind"), (True, False, "site"),
+               (False, True, "default_kind"), (False, False, "default"))
+
+
 def ladder_for(session: Session, site_id: int | None, kind: str) -> tuple[Rung, ...]:
-    rows = session.scalars(
-        select(EscalationStep).where(
-            (EscalationStep.site_id == site_id) | EscalationStep.site_id.is_(None)
-        )
-    ).all()
-    for want_site, want_kind in ((site_id, kind), (site_id, None), (None, kind), (None, None)):
+    return effective_ladder(_rows_for(session, site_id), site_id, kind).rungs
+
+
+def effective_ladder(rows, site_id: int | None, kind: str) -> Ladder:
+    """The first configured ladder in precedence order among ``rows``, else the built-in one."""
+    for of_site, of_kind, source in _PRECEDENCE:
+        want_site, want_kind = (site_id if of_site else None), (kind if of_kind else None)
+        if of_site and site_id is None:
+            continue
         chosen = [r for r in rows if r.site_id == want_site and r.alert_kind == want_kind]
         if chosen:
-            return tuple(
-                Rung(r.step, r.after_minutes, tuple(r.targets))
-                for r in sorted(chosen, key=lambda r: r.step)
-            )
-    return FALLBACK_LADDER
+            rungs = tuple(Rung(r.step, r.after_minutes, tuple(r.targets))
+                          for r in sorted(chosen, key=lambda r: r.step))
+            return Ladder(site_id, kind, source, rungs)
+    return Ladder(site_id, kind, "built_in", FALLBACK_LADDER)
+
+
+def ladders_in_force(session: Session, scope: Scope, site_id: int | None = None,
+                     alert_kind: str | None = None) -> list[Ladder]:
+    """What is in force for each of the caller's sites (or one) and each alert kind (or one)."""
+    stmt = select(Site.id).where(scope.where(Site.id)).order_by(Site.id)
+    if site_id is not None:
+        stmt = stmt.where(Site.id == site_id)
+    site_ids = list(session.scalars(stmt))
+    if site_id is not None and not site_ids:
+        raise NotFound(f"Site {site_id} does not exist", field="site_id")
+    kinds = [alert_kind] if alert_kind else ALERT_KINDS
+    rows = _rows_for(session, *site_ids)
+    return [effective_ladder(rows, site, kind) for site in site_ids for kind in kinds]
+
+
+def _rows_for(session: Session, *site_ids: int | None) -> list[EscalationStep]:
+    wanted = [site_id for site_id in site_ids if site_id is not None]
+    return list(session.scalars(
+        select(EscalationStep).where(
+            EscalationStep.site_id.in_(wanted) | EscalationStep.site_id.is_(None)
+        )
+    ))
 
 
 def rung_at(ladder: tuple[Rung, ...], step: int) -> Rung:
@@ -80,15 +128,6 @@ def set_ladder(
     session.add_all(rows)
     session.flush()
     return rows
-
-
-def list_steps(session: Session, site_id: int | None = None) -> list[EscalationStep]:
-    stmt = select(EscalationStep).order_by(
-        EscalationStep.site_id, EscalationStep.alert_kind, EscalationStep.step
-    )
-    if site_id is not None:
-        stmt = stmt.where(EscalationStep.site_id == site_id)
-    return list(session.scalars(stmt))
 
 
 def _is(column, value):

@@ -55,15 +55,16 @@ def update_course(
 
 
 def list_courses(
-    session: Session, *, page: int, page_size: int, patient_id=None, site_id=None, status=None
+    session: Session, *, page: int, page_size: int, patient_id=None, site_id=None, status=None,
+    study_code=None,
 ) -> Page:
-    stmt = select(Course).order_by(Course.id)
+    stmt = select(Course).join(Patient, Patient.id == Course.patient_id).order_by(Course.id)
     if patient_id is not None:
         stmt = stmt.where(Course.patient_id == patient_id)
     if site_id is not None:
-        stmt = stmt.join(Patient, Patient.id == Course.patient_id).where(
-            Patient.site_id == site_id
-        )
+        stmt = stmt.where(Patient.site_id == site_id)
+    if study_code is not None:
+        stmt = stmt.where(Patient.study_code == study_code)
     if status is not None:
         stmt = stmt.where(Course.status == status)
     return paginate(session, stmt, page, page_size)

@@ -19,7 +19,7 @@ NOTICE_HORIZON = timedelta(hours=36)
 
 def on_the_way(session: Session, clock: Clock, visit: Visit, eta: datetime) -> int:
     return _tell(session, clock, visit, "visit.on_the_way",
-                 lambda zone, _language: {"eta": templates.local_clock(eta, zone)},
+                 lambda zone, language: {"eta": templates.local_clock(eta, zone, language)},
                  key=f"on_the_way:{visit.id}:{eta.isoformat()}")
 
 
@@ -65,5 +65,5 @@ def _soon(clock: Clock, visit: Visit) -> bool:
 def _window(visit: Visit, zone: str, language: str) -> dict:
     start = visit.eta or visit.window_start
     return {"day": templates.local_day(start, zone, language),
-            "start": templates.local_clock(start, zone),
-            "end": templates.local_clock(visit.window_end, zone)}
+            "start": templates.local_clock(start, zone, language),
+            "end": templates.local_clock(visit.window_end, zone, language)}

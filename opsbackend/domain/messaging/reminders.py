@@ -67,8 +67,8 @@ def _queue(session, clock, visit, patient, contact, zone, kind) -> int:
     values = {
         "first_name": patient.first_name or patient.study_code,
         "day": templates.local_day(visit.window_start, zone, contact.language),
-        "start": templates.local_clock(visit.window_start, zone),
-        "end": templates.local_clock(visit.window_end, zone),
+        "start": templates.local_clock(visit.window_start, zone, contact.language),
+        "end": templates.local_clock(visit.window_end, zone, contact.language),
     }
     message = outbox.queue_message(
         session, clock, to_phone=contact.phone,

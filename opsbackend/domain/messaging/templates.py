@@ -50,10 +50,16 @@ LOCALES = {"en": "en_US", "es": "es_US"}
 DAY_FORMATS = {"en": "EEE MMM dd", "es": "EEE d 'de' MMM"}
 
 
+TIME_FORMATS = {"en": "EEE MMM d HH:mm zzz", "es": "EEE d 'de' MMM HH:mm zzz"}
+
+
 def local_time(at: datetime, timezone: str, language: str = "en") -> str:
-    """How a person reads a time: "Mon 14:05 PST" ("lun 14:05 PST") in their own zone."""
-    return format_datetime(at, "EEE HH:mm zzz", tzinfo=ZoneInfo(timezone),
-                           locale=LOCALES.get(language, "en_US"))
+    """How a person reads a moment: "Wed Nov 25 14:05 PST" ("mié 25 de nov 14:05 PST").
+
+    The date is always there: a weekday alone cannot tell a bag overdue since last week,
+    or a 7-day bag's next change, from this week's."""
+    return format_datetime(at, TIME_FORMATS.get(language, TIME_FORMATS["en"]),
+                           tzinfo=ZoneInfo(timezone), locale=LOCALES.get(language, "en_US"))
 
 
 def load_locales() -> None:
@@ -81,9 +87,11 @@ FAMILY_TEMPLATES = {
 TEMPLATES.update(FAMILY_TEMPLATES)
 
 
-def local_clock(at: datetime, timezone: str) -> str:
-    """Just the time of day, "14:05"."""
-    return at.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+def local_clock(at: datetime, timezone: str, language: str = "en") -> str:
+    """The time of day with its zone, "14:05 PST": on the night clocks fall back, 01:30
+    happens twice, and only the zone ("PDT", "PST") tells which."""
+    return format_datetime(at, "HH:mm zzz", tzinfo=ZoneInfo(timezone),
+                           locale=LOCALES.get(language, "en_US"))
 
 
 def local_day(at: datetime, timezone: str, language: str = "en") -> str:
@@ -109,6 +117,10 @@ NURSE_REPLIES = {
               "due {due}.",
         "es": "Registrado: bomba {status} de {study_code} a las {time}.{alarm_note} Bolsa "
               "{sequence} vence {due}.",
+    },
+    "nurse.late_note": {
+        "en": " ({minutes} min late)",
+        "es": " ({minutes} min tarde)",
     },
     "nurse.alarm_note": {
         "en": " The alarm stays open until you text PUMP RUNNING.",
@@ -228,6 +240,37 @@ STATUS_WORDS = {
         "paused": "en pausa", "discontinued": "suspendida",
     },
 }
+
+
+# Pump states and alarm types as a nurse says them (the stored values are English slugs).
+PUMP_STATES = {
+    "en": {"running": "running", "paused": "paused", "stopped": "stopped", "alarm": "alarm"},
+    "es": {"running": "funcionando", "paused": "en pausa", "stopped": "detenida",
+           "alarm": "en alarma"},
+}
+ALARM_NAMES = {
+    "en": {"occlusion": "occlusion", "air_in_line": "air in line", "low_battery": "low battery",
+           "reservoir_low": "reservoir low", "reservoir_empty": "reservoir empty",
+           "malfunction": "malfunction", "other": "other"},
+    "es": {"occlusion": "oclusión", "air_in_line": "aire en la vía", "low_battery": "batería baja",
+           "reservoir_low": "depósito bajo", "reservoir_empty": "depósito vacío",
+           "malfunction": "falla", "other": "otra"},
+}
+
+
+def pump_state(status: str, alarm_type: str | None, language: str) -> str:
+    """"running", "alarm occlusion"; "funcionando", "en alarma (oclusión)"."""
+    states = PUMP_STATES.get(language, PUMP_STATES["en"])
+    words = states.get(status, status.replace("_", " "))
+    if alarm_type:
+        alarm = alarm_name(alarm_type, language)
+        words = f"{words} ({alarm})" if language == "es" else f"{words} {alarm}"
+    return words
+
+
+def alarm_name(alarm_type: str, language: str) -> str:
+    return ALARM_NAMES.get(language, ALARM_NAMES["en"]).get(
+        alarm_type, alarm_type.replace("_", " "))
 
 
 def refusal(error, language: str) -> str:

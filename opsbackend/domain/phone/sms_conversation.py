@@ -104,7 +104,8 @@ def _check_in(session, clock, nurse, visit, caller, command, language, rules) ->
             no_flush=True if command.no_flush else None, rules=rules)
         minutes_late = int((change.old_bag.changed_at - change.old_bag.due_at).total_seconds()
                            // 60)
-        late = f" ({minutes_late} min late)" if minutes_late > 0 else ""
+        late = (templates.render("nurse.late_note", language, minutes=minutes_late)
+                if minutes_late > 0 else "")
         return templates.render(
             "nurse.changed", language, time=values["time"], late=late,
             old_sequence=change.old_bag.sequence, new_sequence=change.new_bag.sequence,
@@ -113,8 +114,7 @@ def _check_in(session, clock, nurse, visit, caller, command, language, rules) ->
         _check_in_row, report = check_ins.report_pump(
             session, clock, nurse, visit, caller, status=command.pump_status,
             alarm_type=command.alarm_type, battery_pct=command.battery_pct, rules=rules)
-        status = command.pump_status + (f" {command.alarm_type.replace('_', ' ')}"
-                                        if command.alarm_type else "")
+        status = templates.pump_state(command.pump_status, command.alarm_type, language)
         note = templates.render("nurse.alarm_note", language) if command.alarm_type else ""
         return templates.render("nurse.pump", language, **values, status=status,
                                 alarm_note=note, **_bag_values(report.bag, timezone, language))
@@ -190,8 +190,8 @@ def _confirm_visit(session, clock, contact, patient, site) -> Reply:
     return Reply(templates.render(
         "family.confirmed", contact.language,
         day=templates.local_day(visit.window_start, zone, contact.language),
-        start=templates.local_clock(visit.window_start, zone),
-        end=templates.local_clock(visit.window_end, zone)), "confirm")
+        start=templates.local_clock(visit.window_start, zone, contact.language),
+        end=templates.local_clock(visit.window_end, zone, contact.language)), "confirm")
 
 
 def _is_staff_line(session, phone: str) -> bool:
