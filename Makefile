@@ -17,18 +17,25 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "opsbackend needs Python 3.11 or newer on PATH"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	@echo "creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
 
+# pip's own chatter (and setuptools' editable-install notice) goes to a log, shown only
+# when the install fails.
 $(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e . 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import opsbackend.app"
-	touch $(INSTALLED)
+	@echo "installing opsbackend into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip > $(VENV)/install.log 2>&1 \
+		&& $(BIN)/python -m pip install $(PIP_FLAGS) -e . >> $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -c "import opsbackend.app"
+	@touch $(INSTALLED)
 
 $(DEV_INSTALLED): $(INSTALLED)
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import opsbackend.app, pytest"
-	touch $(DEV_INSTALLED)
+	@echo "installing the test tools into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]' >> $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -c "import opsbackend.app, pytest"
+	@touch $(DEV_INSTALLED)
 
 ## make run: migrate a local SQLite database, load the demo data, serve on PORT (8000)
 ## with the scheduler in the same process and SMS written to the console.
