@@ -193,11 +193,17 @@ class ScenarioSchema(ScenarioSummarySchema):
     assumptions = fields.Nested(AssumptionsSchema)
 
 
-def _formats(view):
-    view = blp.alt_response(200, content_type="text/csv", success=True,
-                            description="one table (?table=demand|bases|marginal_value)")(view)
-    return blp.alt_response(200, content_type=GEOJSON, success=True,
-                            description="map layer: bases and demand points")(view)
+def _formats(status: int):
+    """The CSV and GeoJSON answers beside the JSON one (by the Accept header)."""
+
+    def declare(view):
+        view = blp.alt_response(status, content_type="text/csv", success=True,
+                                description="one table (?table=demand|bases|marginal_value)")(
+            view)
+        return blp.alt_response(status, content_type=GEOJSON, success=True,
+                                description="map layer: bases and demand points")(view)
+
+    return declare
 
 
 def _negotiated(scenario: dict, table: str, status: int):
@@ -224,7 +230,7 @@ class Scenarios(MethodView):
     @blp.arguments(ScenarioRequestSchema)
     @blp.arguments(FormatArgs, location="query")
     @blp.response(201, ScenarioSchema)
-    @_formats
+    @_formats(201)
     def post(self, data, args):
         """Where to base units: coverage, bases, each home's nearest base, what each extra
         unit buys (saved)"""
@@ -239,7 +245,7 @@ class ScenarioById(MethodView):
     @allow(*READERS)
     @blp.arguments(FormatArgs, location="query")
     @blp.response(200, ScenarioSchema)
-    @_formats
+    @_formats(200)
     def get(self, args, scenario_id):
         """Get a saved scenario (viewers see demand by postal code, not by home)"""
         scenario = scenarios.get_scenario(context.session(), context.scope(), scenario_id)

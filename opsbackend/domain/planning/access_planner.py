@@ -42,15 +42,19 @@ class Reach:
 
     def __init__(self, demand: list[DemandPoint], candidates: list[Candidate], travel,
                  assumptions: Assumptions):
-        self.demand, self.candidates, self.assumptions = demand, candidates, assumptions
+        self.demand, self.assumptions = demand, assumptions
         seconds = travel.matrix([(c.lat, c.lon) for c in candidates],
                                 [(d.lat, d.lon) for d in demand])
-        self.minutes = np.asarray(seconds, dtype=float).reshape(len(candidates),
-                                                                len(demand)) / 60
+        minutes = np.asarray(seconds, dtype=float).reshape(len(candidates), len(demand)) / 60
+        # A candidate reaching nobody can only be one of today's bases worth keeping.
+        useful = (minutes <= assumptions.minutes).any(axis=1) | np.array(
+            [c.is_current for c in candidates], dtype=bool)
+        self.candidates = [c for c, keep in zip(candidates, useful, strict=True) if keep]
+        self.minutes = minutes[useful]
         self.reach = self.minutes <= assumptions.minutes
         self.weights = np.array([d.visits_per_week for d in demand], dtype=float)
-        self.current = [i for i, c in enumerate(candidates) if c.is_current]
-        self.current_units = sum(len(candidates[i].units) for i in self.current)
+        self.current = [i for i, c in enumerate(self.candidates) if c.is_current]
+        self.current_units = sum(len(self.candidates[i].units) for i in self.current)
 
     @property
     def fixed(self) -> list[int]:
@@ -126,7 +130,7 @@ def plan(demand: list[DemandPoint], candidates: list[Candidate], travel,
         exact, greedy = answers[units]
         greedy_summary = {"covered_visits_per_week": round(greedy.value, 2),
                           "coverage_pct": _pct(greedy.value, reach.total())}
-    greedy_summary["bases"] = [candidates[i].label for i in greedy.chosen]
+    greedy_summary["bases"] = [reach.candidates[i].label for i in greedy.chosen]
     chosen = list(exact.chosen)
     nearest, minutes = _nearest(reach, chosen)
     loads = base_loads(reach, chosen, nearest, minutes)
@@ -141,7 +145,7 @@ def plan(demand: list[DemandPoint], candidates: list[Candidate], travel,
         "total_visits_per_week": round(reach.total(), 2),
         "patients": sum(d.patients for d in demand),
         "patients_covered": _patients_covered(reach, chosen),
-        "candidates_considered": len(candidates),
+        "candidates_considered": len(reach.candidates),
         "bases": loads,
         "demand": [_point(reach, n, nearest[n], minutes[n]) for n in range(len(demand))],
         "solver": {"name": assumptions.solver, "status": exact.status,
