@@ -84,6 +84,19 @@ def test_every_backend_proves_the_same_optimum(solver):
     assert answer.value >= covering.greedy_max_cover(reach, weights, 4).value
 
 
+def test_out_of_time_the_answer_is_never_worse_than_greedy_and_says_how_far_it_may_be():
+    rng = np.random.default_rng(5)
+    reach = rng.random((200, 1500)) < 0.03
+    weights = rng.integers(1, 8, 1500).astype(float)
+
+    answer = covering.max_cover(reach, weights, units=25, seconds=0.01)
+
+    greedy = covering.greedy_max_cover(reach, weights, 25)
+    assert answer.status in ("optimal", "time_limit")
+    assert answer.value >= greedy.value and answer.bound >= answer.value
+    assert answer.gap_pct == round((answer.bound - answer.value) / answer.bound * 100, 4)
+
+
 def demo_line():
     """Today's base at 0; a daily home near it, a daily home 1.5 degrees east (128 km) and
     a weekly one 3 degrees east; candidates along the way."""
