@@ -8,6 +8,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from opsbackend import migrate
 from opsbackend.app import create_app
+from opsbackend.cli_planning import plan_bases
 from opsbackend.models.auth import ROLES
 from opsbackend.routing.engines import DEFAULT_ENGINE, ENGINES
 
@@ -15,6 +16,9 @@ from opsbackend.routing.engines import DEFAULT_ENGINE, ENGINES
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
 def main():
     """opsbackend: operations backend for mobile home-infusion units."""
+
+
+main.add_command(plan_bases)
 
 
 def _settings():

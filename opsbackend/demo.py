@@ -1,4 +1,4 @@
-"""Demo data for a local run: two sites, ten patients, six nurses, three units.
+"""Demo data for a local run: two sites, fourteen patients, six nurses, three units.
 
 Idempotent: every record is looked up by its natural key first, so a second
 ``seed-demo`` adds nothing. Phone numbers are in the 555-01xx range reserved
@@ -26,7 +26,8 @@ SITES = [
 ]
 
 # (site code, study code, first name, age in months, weight kg, language,
-#  address, city, state, postal code, lat, lon, bag interval hours, hours since start)
+#  address, city, state, postal code, lat, lon, bag interval hours, hours since start;
+#  a negative start is a course planned for later)
 PATIENTS = [
     # Bag due in about 4 hours; its change visit is WEST-1's (nurse Rosa, +12135550131).
     ("CHLA", "W-001", "Mateo", 7, 7.9, "es", "1200 W 7th St", "Los Angeles", "CA", "90017",
@@ -53,6 +54,14 @@ PATIENTS = [
     # changed it. The scheduler raises the missed-bag-change alert within a tick.
     ("CHOP", "NE-006", "Ella", 88, 24.0, "en", "1 S Broad St", "Philadelphia", "PA", "19107",
      39.9510, -75.1636, 24, 24 + 20 / 60),
+    # Enrolled far from every base, courses planned: no unit reaches them within 90 minutes
+    # (`opsbackend plan-bases --region Northeast --units 3` says where units would).
+    ("CHOP", "NE-007", "Noah", 20, 11.0, "en", "501 N 3rd St", "Harrisburg", "PA", "17101",
+     40.2644, -76.8836, 24, -48),
+    ("CHOP", "NE-008", "Mia", 140, 38.0, "en", "340 N Washington Ave", "Scranton", "PA",
+     "18503", 41.4090, -75.6624, 72, -120),
+    ("CHLA", "W-006", "Isabella", 66, 20.0, "es", "1300 17th St", "Bakersfield", "CA", "93301",
+     35.3789, -119.0194, 48, -72),
 ]
 # Demo visits handed to a unit, so nurses' phones have something to check in to.
 ASSIGNED = {"W-001": "WEST-1", "NE-006": "EAST-1"}
@@ -70,6 +79,9 @@ CONTACTS = {
     "NE-004": dict(name="Mark", relationship="father", phone="+18565550119", language="en"),
     "NE-005": dict(name="Ana", relationship="aunt", phone="+16095550120", language="en"),
     "NE-006": dict(name="Laura", relationship="mother", phone="+12155550121", language="en"),
+    "NE-007": dict(name="Beth", relationship="mother", phone="+17175550122", language="en"),
+    "NE-008": dict(name="Kyle", relationship="father", phone="+15705550123", language="en"),
+    "W-006": dict(name="Rosa", relationship="mother", phone="+16615550124", language="es"),
 }
 
 UNITS = [
@@ -169,6 +181,8 @@ def _patient_with_course(session, clock, row, site_ids) -> Patient:
         dict(patient_id=patient.id, planned_start_at=start, bag_interval_hours=interval,
              pump_model="CADD-Solis", pump_serial=f"CS-{code}"),
     )
+    if hours_since_start < 0:
+        return patient  # planned, not started
     course_lifecycle.start_course(session, clock, course.id, at=start)
     if code in ASSIGNED:
         _hand_visit_to(session, course.id, ASSIGNED[code])

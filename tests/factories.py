@@ -43,6 +43,17 @@ class Factory:
         )
         return self._create(patients.create_patient, data | overrides)
 
+    def patient_at(self, site_id: int, lat: float, lon: float, postal_code: str = "90012",
+                   bag_interval_hours: int | None = 24, **overrides):
+        """A patient whose home is at (lat, lon), with a course planned (unless None)."""
+        n = _unique()
+        patient = self.patient(site_id=site_id, home=dict(
+            address_line1=f"{n} Home St", city="Somewhere", postal_code=postal_code,
+            lat=lat, lon=lon), **overrides)
+        if bag_interval_hours is not None:
+            self.course(patient_id=patient.id, bag_interval_hours=bag_interval_hours)
+        return patient
+
     def nurse(self, **overrides):
         n = _unique()
         data = dict(name=f"Nurse {n}", phone=f"+1213555{n % 10000:04d}", skills=["pediatric"])

@@ -17,7 +17,7 @@ def test_seed_demo_loads_the_demo_once(app, database):
     second = run(app, "seed-demo")
 
     assert first.exit_code == 0 and second.exit_code == 0
-    assert counts == [2, 11, 6, 3, 4]
+    assert counts == [2, 14, 6, 3, 4]
     assert [count_rows(database, m) for m in (Site, Patient, Nurse, Unit, ApiToken)] == counts
     assert first.output == second.output  # the same tokens each time
 
@@ -31,7 +31,7 @@ def test_seed_demo_prints_a_working_token_per_role(app, client):
         response = client.get("/api/v1/patients?page_size=1",
                               headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, role
-        assert response.json["total"] == 11
+        assert response.json["total"] == 14
 
 
 def test_seed_demo_has_an_infant_a_spanish_contact_and_several_bag_intervals(app, database):

@@ -92,7 +92,7 @@ def _geojson(session, regions) -> str:
 
     out_of_reach = {pid for r in regions for s in r.sites for pid in s.patients_out_of_reach}
     features = [
-        _point(unit.base_lon, unit.base_lat, kind="unit_base", unit_id=unit.id,
+        point_feature(unit.base_lon, unit.base_lat, kind="unit_base", unit_id=unit.id,
                call_sign=unit.call_sign, site_id=unit.site_id)
         for unit in session.scalars(select(Unit))
     ]
@@ -101,11 +101,12 @@ def _geojson(session, regions) -> str:
         .join(Home, Home.patient_id == Patient.id)
         .where(Patient.id.in_(out_of_reach))
     ):
-        features.append(_point(lon, lat, kind="home_out_of_reach", patient_id=patient_id,
-                               study_code=study_code, site_id=site_id))
+        features.append(point_feature(lon, lat, kind="home_out_of_reach",
+                                      patient_id=patient_id, study_code=study_code,
+                                      site_id=site_id))
     return json.dumps({"type": "FeatureCollection", "features": features})
 
 
-def _point(lon, lat, **properties) -> dict:
+def point_feature(lon, lat, **properties) -> dict:
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
             "properties": properties}

@@ -12,6 +12,7 @@ from opsbackend.models.messaging import InboundMessage, OutboundMessage
 from opsbackend.models.nurse import Nurse
 from opsbackend.models.patient import Contact, Home, Patient
 from opsbackend.models.plan import DayPlan
+from opsbackend.models.planning import PlanningScenario, PlanningScenarioSite
 from opsbackend.models.site import Site
 from opsbackend.models.unit import Unit, UnitShift, UnitShiftException
 from opsbackend.models.visit import CheckIn, SkillRule, Visit
@@ -37,6 +38,8 @@ __all__ = [
     "Nurse",
     "OutboundMessage",
     "Patient",
+    "PlanningScenario",
+    "PlanningScenarioSite",
     "PumpReport",
     "Record",
     "SchedulerHeartbeat",
