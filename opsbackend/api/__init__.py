@@ -9,6 +9,7 @@ from opsbackend.api import (
     alerts,
     audit,
     courses,
+    custody,
     deviations,
     dispatch,
     errors,
@@ -25,6 +26,7 @@ from opsbackend.api import (
     tokens,
     units,
     visits,
+    webhooks,
 )
 
 BLUEPRINTS = (
@@ -34,6 +36,7 @@ BLUEPRINTS = (
     units.blp,
     courses.blp,
     infusion.blp,
+    custody.blp,
     visits.blp,
     dispatch.blp,
     plans.blp,
@@ -46,6 +49,7 @@ BLUEPRINTS = (
     reports.blp,
     tokens.blp,
     audit.blp,
+    webhooks.blp,
 )
 
 
