@@ -14,6 +14,7 @@ from opsbackend.api import (
     dispatch,
     errors,
     escalation,
+    fhir,
     infusion,
     jobs,
     nurses,
@@ -50,6 +51,7 @@ BLUEPRINTS = (
     tokens.blp,
     audit.blp,
     webhooks.blp,
+    fhir.blp,
 )
 
 
