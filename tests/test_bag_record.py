@@ -9,11 +9,22 @@ from sqlalchemy import select
 from opsbackend.config import ConfigError, Settings
 from opsbackend.domain.infusion import bag_custody
 from opsbackend.domain.infusion.bag_limits import DEFAULT_TABLE
-from opsbackend.models import Alert, Bag, CustodyEvent, Deviation, PreparedBag
+from opsbackend.models import Alert, Bag, CustodyEvent, Deviation
 from tests.factories import count_rows
-from tests.test_sms_check_ins import crew, text  # noqa: F401 - the fixture
+from tests.test_sms_check_ins import text
 
 LIMITS_24H = DEFAULT_TABLE.for_bag("blinatumomab", 24)
+
+
+@pytest.fixture
+def visit_due(factory, clock):
+    """A nurse on a unit at the change of a 24 h course's first bag."""
+    unit = factory.unit()
+    nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
+    course = factory.active_course(bag_interval_hours=24)
+    visit = factory.assigned_visit(course, unit.id)
+    clock.advance(hours=23)
+    return nurse, visit
 
 
 def change(client, headers, course_id, **body):
@@ -177,8 +188,9 @@ def test_a_caregiver_may_do_the_double_check(client, auth, factory, clock, datab
     assert response.json["new_bag"]["double_check_contact_id"] == contact_id
 
 
-def test_sms_changed_takes_a_lot_and_the_reply_gives_the_warnings(database, clock, crew):
-    nurse, course, visit = crew
+def test_sms_changed_takes_a_lot_and_the_reply_gives_the_warnings(database, clock,
+                                                                   visit_due):
+    nurse, visit = visit_due
 
     reply = text(database, clock, nurse.phone, f"CHANGED V{visit.id} 240 LOT A1234")
 
@@ -189,8 +201,8 @@ def test_sms_changed_takes_a_lot_and_the_reply_gives_the_warnings(database, cloc
     assert "Dispatch has been alerted" in reply
 
 
-def test_spanish_lote_and_a_missing_lot_is_explained(database, clock, crew):
-    nurse, course, visit = crew
+def test_spanish_lote_and_a_missing_lot_is_explained(database, clock, visit_due):
+    nurse, visit = visit_due
 
     refused = text(database, clock, nurse.phone, f"CAMBIO V{visit.id} 270 LOTE")
     reply = text(database, clock, nurse.phone, f"cambio V{visit.id} lote b-77 270")
@@ -267,8 +279,3 @@ def factory_contact(database, patient_id) -> int:
     with database.new_session() as session:
         return session.scalars(select(Contact.id).where(Contact.patient_id == patient_id)
                                ).first()
-
-
-def prepared_status(database, prepared_id) -> str:
-    with database.new_session() as session:
-        return session.get(PreparedBag, prepared_id).status

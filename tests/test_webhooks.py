@@ -258,3 +258,44 @@ def course_site(database, course) -> int:
 
     with database.new_session() as session:
         return session.get(Patient, course.patient_id).site_id
+
+
+def resolver(*addresses):
+    """A stand-in for getaddrinfo answering the given addresses."""
+    return lambda host, port, type=None: [(2, 1, 6, "", (address, port))
+                                           for address in addresses]
+
+
+@pytest.mark.parametrize("url,addresses,allowed", [
+    ("https://hooks.example.org/in", ["93.184.215.14"], True),
+    ("http://hooks.example.org/in", ["93.184.215.14"], False),  # https only
+    ("https://hooks.example.org/in", ["93.184.215.14", "10.1.2.3"], False),  # any private
+    ("https://hooks.example.org/in", ["169.254.169.254"], False),  # cloud metadata
+    ("https://hooks.example.org/in", ["::ffff:127.0.0.1"], False),
+    ("https://hooks.example.org/in", ["fd00::1"], False),
+    ("https://127.0.0.1/in", ["127.0.0.1"], False),
+])
+def test_in_production_only_https_to_public_addresses(url, addresses, allowed):
+    from opsbackend.webhooks.targets import TargetRefused, check_url, resolve_target
+
+    policy = TargetPolicy(production=True)
+    if allowed:
+        assert check_url(url, policy, resolver(*addresses)) == url
+        assert resolve_target(url, policy, resolver(*addresses)).address == addresses[0]
+    else:
+        with pytest.raises(TargetRefused):
+            check_url(url, policy, resolver(*addresses))
+    private_ok = TargetPolicy(production=True, allow_private=True)
+    if url.startswith("https://"):
+        assert check_url(url, private_ok, resolver(*addresses)) == url
+
+
+def test_a_name_that_resolves_elsewhere_at_delivery_is_refused_then():
+    from opsbackend.webhooks.targets import TargetRefused, check_url, resolve_target
+
+    policy = TargetPolicy(production=True)
+    url = "https://hooks.example.org/in"
+    check_url(url, policy, resolver("93.184.215.14"))  # public when subscribed
+
+    with pytest.raises(TargetRefused):
+        resolve_target(url, policy, resolver("127.0.0.1"))  # rebound since

@@ -38,6 +38,8 @@ def release_bag(session: Session, scope: Scope, clock: Clock, course_id: int, da
     """The pharmacy releases a prepared bag for the course: the chain's first link."""
     course = course_in_scope(session, scope, course_id)
     data = dict(data)
+    if data.get("prepared_at") is not None:
+        checked_time(clock, data["prepared_at"], rules, "prepared_at")  # not in the future
     released_at = checked_time(clock, data.pop("released_at", None), rules, "released_at",
                                not_before=data.get("prepared_at"))
     if session.scalars(select(PreparedBag.id).where(

@@ -33,6 +33,16 @@ from opsbackend.models import (
 )
 
 DEFAULT_IDENTIFIER_SYSTEM = "urn:opsbackend:site:{site_code}:study-code"
+MODELS = ("Bundle", "OperationOutcome", "Patient", "Organization", "RelatedPerson",
+          "Practitioner", "Location", "Device", "MedicationAdministration", "Observation",
+          "Appointment", "Communication", "DetectedIssue")
+
+
+def load_models() -> None:
+    """Import the fhir.resources models now (about 3 s of pydantic schema building on
+    this machine) rather than in a worker's first export."""
+    for name in MODELS:
+        get_fhir_model_class(name)
 
 
 def patient_resource(session: Session, scope: Scope, patient_id: int,
@@ -51,8 +61,7 @@ def everything(session: Session, scope: Scope, clock: Clock, patient_id: int, ba
     resources = [fhir.patient(patient, site, identifier_system.format(site_code=site.code),
                               see), fhir.organization(site)]
     resources += _clinical(session, patient, site, see)
-    entries = [{"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}",
-                "resource": validated(r),
+    entries = [{"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r,
                 "search": {"mode": "match" if r["resourceType"] == "Patient" else "include"}}
                for r in resources]
     bundle = {"resourceType": "Bundle", "type": "searchset", "total": 1,
@@ -60,13 +69,21 @@ def everything(session: Session, scope: Scope, clock: Clock, patient_id: int, ba
               "link": [{"relation": "self",
                         "url": f"{base_url}/Patient/{patient.id}/$everything"}],
               "entry": entries}
-    return validated(bundle)
+    # Each resource through its model, then the envelope around the validated models
+    # (pydantic does not validate a model instance twice).
+    checked = [entry | {"resource": _model(entry["resource"])} for entry in entries]
+    _model(bundle | {"entry": checked})
+    return bundle
 
 
 def validated(resource: dict) -> dict:
-    """The resource as its fhir.resources model reads it back (raises if invalid)."""
-    model = get_fhir_model_class(resource["resourceType"])
-    return model.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    """The resource, once its fhir.resources model accepted it (raises if invalid)."""
+    _model(resource)
+    return resource
+
+
+def _model(resource: dict):
+    return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
 
 
 def _clinical(session, patient: Patient, site: Site, see: Visibility) -> list[dict]:
