@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from standardwebhooks.webhooks import Webhook
 
 from opsbackend.clock import Clock
@@ -70,25 +70,37 @@ class _Claimed:
     secret: str
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    delivery: _Claimed
+    at: datetime
+    status: int | None
+    error: str | None
+
+
 def send_due(database, clock: Clock, settings: SenderSettings = SenderSettings(),
              transport=None, batch_size: int = 50) -> SendSummary:
+    """One pass. It costs three transactions whatever the batch's size: the reaper's, the
+    claim, and the record of every attempt at the end."""
     transport = transport or HttpTransport(settings.policy, settings.timeout_seconds)
     summary = SendSummary(reaped=_reap_stuck(database, clock, settings))
     batch = _claim(database, clock, batch_size)
     summary.claimed = len(batch)
-    released: set[int] = set()
-    for position, delivery in enumerate(batch):
-        if delivery.id in released:
-            continue
-        # If this one fails, the subscription's later ones in the batch wait behind it.
-        later = [other.id for other in batch[position + 1:]
-                 if other.subscription_id == delivery.subscription_id]
-        status, error = _post(transport, clock, delivery)
-        outcome = _record(database, clock, settings, delivery, status, error, later, summary)
-        setattr(summary, outcome, getattr(summary, outcome) + 1)
-        if outcome != "delivered":
-            released.update(later)
-            summary.released += len(later)
+    attempts: list[_Attempt] = []
+    failing: set[int] = set()
+    try:
+        for delivery in batch:
+            if delivery.subscription_id in failing:
+                continue  # its receiver just failed: the rest wait behind that one
+            attempts.append(_post(transport, clock, delivery))
+            if attempts[-1].error is not None:
+                failing.add(delivery.subscription_id)
+    finally:
+        # Also when the pass dies half-way: what went out is recorded, not left to the
+        # reaper; what was not tried goes back to the queue.
+        tried = {attempt.delivery.id for attempt in attempts}
+        _record(database, clock, settings, attempts,
+                [d.id for d in batch if d.id not in tried], summary)
     return summary
 
 
@@ -132,48 +144,67 @@ def _claim(database, clock: Clock, limit: int) -> list[_Claimed]:
                   key=lambda claimed: claimed.id)
 
 
-def _post(transport, clock: Clock, delivery: _Claimed) -> tuple[int | None, str | None]:
-    headers = sign(delivery.secret, delivery.message_id, clock.now(), delivery.body)
+def _post(transport, clock: Clock, delivery: _Claimed) -> _Attempt:
+    at = clock.now()
+    headers = sign(delivery.secret, delivery.message_id, at, delivery.body)
     try:
         status = transport.post(delivery.url, delivery.body.encode(), headers)
     except DeliveryError as exc:
-        return None, str(exc)
-    return status, None if 200 <= status < 300 else f"HTTP {status}"
+        return _Attempt(delivery, at, None, str(exc))
+    return _Attempt(delivery, at, status, None if 200 <= status < 300 else f"HTTP {status}")
 
 
-def _record(database, clock, settings, delivery: _Claimed, status, error, later: list[int],
-            summary: SendSummary) -> str:
-    now = clock.now()
+def _record(database, clock, settings, attempts: list[_Attempt], untried: list[int],
+            summary: SendSummary) -> None:
+    if not (attempts or untried):
+        return
     with database.transaction(actor="webhooks") as session:
-        row = session.get(WebhookDelivery, delivery.id)
-        subscription = session.get(WebhookSubscription, delivery.subscription_id,
-                                   with_for_update=True)
-        row.last_attempt_at, row.last_response_status = now, status
-        row.last_error = error[:500] if error else None
-        if error is None:
-            row.status, row.delivered_at = "delivered", now
-            subscription.consecutive_failures = 0
-            return "delivered"
-        subscription.consecutive_failures += 1
-        gave_up = row.attempts >= settings.max_attempts
-        if subscription.status != "active":  # deleted or disabled while this one was out
-            row.status = "cancelled"
-            _release(session, later)
-            return "failed"
-        row.status = "failed" if gave_up else "queued"
-        row.next_attempt_at = None if gave_up else now + backoff(row.attempts)
-        session.flush()
-        _release(session, later)
-        if not gave_up:
-            _hold_behind(session, subscription.id, row.next_attempt_at)
-        log.warning("webhook delivery failed", extra={
-            "delivery_id": row.id, "subscription_id": subscription.id, "error": row.last_error,
-            "attempts": row.attempts, "gave_up": gave_up})
-        if (subscription.status == "active"
-                and subscription.consecutive_failures >= settings.disable_after_failures):
-            _disable(session, clock, subscription)
-            summary.disabled += 1
-        return "failed" if gave_up else "retried"
+        _release(session, untried)
+        summary.released = len(untried)
+        delivered = [attempt for attempt in attempts if attempt.error is None]
+        if delivered:
+            session.connection().execute(
+                update(DELIVERIES).where(DELIVERIES.c.id == bindparam("delivery_id"))
+                .values(status="delivered", delivered_at=bindparam("at"),
+                        last_attempt_at=bindparam("at"), last_response_status=bindparam("code"),
+                        last_error=None, updated_at=clock.now()),
+                [{"delivery_id": a.delivery.id, "at": a.at, "code": a.status}
+                 for a in delivered])
+            # A receiver that answered is not failing, whatever it did before.
+            session.execute(update(SUBSCRIPTIONS)
+                            .where(SUBSCRIPTIONS.c.id.in_({a.delivery.subscription_id
+                                                           for a in delivered}),
+                                   SUBSCRIPTIONS.c.consecutive_failures != 0)
+                            .values(consecutive_failures=0))
+            summary.delivered = len(delivered)
+        for attempt in attempts:
+            if attempt.error is not None:
+                outcome = _record_failure(session, clock, settings, attempt, summary)
+                setattr(summary, outcome, getattr(summary, outcome) + 1)
+
+
+def _record_failure(session, clock, settings, attempt: _Attempt, summary) -> str:
+    row = session.get(WebhookDelivery, attempt.delivery.id)
+    subscription = session.get(WebhookSubscription, row.subscription_id, with_for_update=True)
+    row.last_attempt_at, row.last_response_status = attempt.at, attempt.status
+    row.last_error = attempt.error[:500]
+    subscription.consecutive_failures += 1
+    if subscription.status != "active":  # deleted or disabled while this one was out
+        row.status = "cancelled"
+        return "failed"
+    gave_up = row.attempts >= settings.max_attempts
+    row.status = "failed" if gave_up else "queued"
+    row.next_attempt_at = None if gave_up else clock.now() + backoff(row.attempts)
+    session.flush()
+    if not gave_up:
+        _hold_behind(session, subscription.id, row.next_attempt_at)
+    log.warning("webhook delivery failed", extra={
+        "delivery_id": row.id, "subscription_id": subscription.id, "error": row.last_error,
+        "attempts": row.attempts, "gave_up": gave_up})
+    if subscription.consecutive_failures >= settings.disable_after_failures:
+        _disable(session, clock, subscription)
+        summary.disabled += 1
+    return "failed" if gave_up else "retried"
 
 
 def _hold_behind(session, subscription_id: int, until: datetime) -> None:
