@@ -1,7 +1,7 @@
 """Every scheduled job: a name, how often, and a plain function over a session and the clock.
 
 Intervals are chosen against the promises they keep: alerts scan every 15 s and
-the outbox drains every 5 s, so a missed bag change reaches a phone within
+the outbox and the webhook queue drain every 5 s, so a missed bag change reaches a phone within
 about 20 s of its grace expiring; slower jobs run less often.
 """
 
@@ -14,6 +14,7 @@ from jobs.runner import JobResult
 from opsbackend.domain.alerting import alert_scans, alerts
 from opsbackend.domain.dispatch.visits import mark_missed_visits
 from opsbackend.domain.infusion import course_lifecycle, visit_schedule
+from opsbackend.domain.interop import webhook_sender
 from opsbackend.domain.messaging import outbox, reminders
 from opsbackend.models import JobRun
 
@@ -72,8 +73,15 @@ def outbox_sender(database, clock, context) -> JobResult:
     return JobResult(examined=summary.claimed + summary.reaped)
 
 
+def webhook_deliveries(database, clock, context) -> JobResult:
+    summary = webhook_sender.send_due(database, clock, context.webhooks,
+                                      context.webhook_transport)
+    return JobResult(examined=summary.claimed + summary.reaped)
+
+
 JOBS = (
     Job("outbox_sender", 5, outbox_sender, own_transactions=True),
+    Job("webhook_sender", 5, webhook_deliveries, own_transactions=True),
     Job("missed_bag_changes", 15, missed_bag_changes),
     Job("escalation", 15, escalation),
     Job("pump_alarms", 30, pump_alarms),

@@ -9,7 +9,7 @@ leadership tick after the leader dies.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -17,6 +17,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from jobs.definitions import JOBS
 from jobs.leader import leader_lock_for
 from jobs.runner import RUNNER, run_job
+from opsbackend.domain.interop.webhook_sender import SenderSettings
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.models import SchedulerHeartbeat
 
@@ -30,6 +31,9 @@ class JobContext:
     alert_rules: AlertRules
     sms_provider: object
     status_callback_base: str = ""
+    webhooks: SenderSettings = field(default_factory=SenderSettings)
+    # None: HTTP (opsbackend.webhooks.transport) under ``webhooks.policy``.
+    webhook_transport: object = None
 
 
 class Leadership:

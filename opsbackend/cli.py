@@ -76,7 +76,8 @@ def job_context():
     return JobContext(timeline_rules=settings.timeline_rules(),
                       alert_rules=settings.alert_rules(),
                       sms_provider=provider_from_settings(settings),
-                      status_callback_base=settings.public_base_url)
+                      status_callback_base=settings.public_base_url,
+                      webhooks=settings.webhook_sender())
 
 
 @main.group("outbox")

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from opsbackend.domain.infusion.bag_limits import BagLimitsTable
+from opsbackend.domain.interop.webhook_sender import SenderSettings
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.routing.travel import DEFAULT_ROAD_FACTOR, DEFAULT_SPEED_KMH
+from opsbackend.webhooks.targets import TargetPolicy
 
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"
 ENVIRONMENTS = ("development", "test", "production")
@@ -67,6 +70,12 @@ class Settings:
     at_risk_lead_minutes: int = 60
     pump_alarm_unresolved_minutes: int = 30
     unassigned_visit_within_hours: int = 12
+    webhook_allow_private_targets: bool = False
+    webhook_max_attempts: int = 12
+    webhook_disable_after_failures: int = 30
+    webhook_timeout_seconds: int = 10
+    fhir_identifier_system: str = "urn:opsbackend:site:{site_code}:study-code"
+    bag_limits: str = ""
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -106,6 +115,13 @@ class Settings:
             at_risk_lead_minutes=_int(env, "AT_RISK_LEAD_MINUTES", 60),
             pump_alarm_unresolved_minutes=_int(env, "PUMP_ALARM_UNRESOLVED_MINUTES", 30),
             unassigned_visit_within_hours=_int(env, "UNASSIGNED_VISIT_WITHIN_HOURS", 12),
+            webhook_allow_private_targets=env.get("WEBHOOK_ALLOW_PRIVATE_TARGETS", "0") == "1",
+            webhook_max_attempts=_int(env, "WEBHOOK_MAX_ATTEMPTS", 12),
+            webhook_disable_after_failures=_int(env, "WEBHOOK_DISABLE_AFTER_FAILURES", 30),
+            webhook_timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 10),
+            fhir_identifier_system=env.get(
+                "FHIR_IDENTIFIER_SYSTEM", "urn:opsbackend:site:{site_code}:study-code"),
+            bag_limits=env.get("BAG_LIMITS", ""),
         )
         settings.validate()
         return settings
@@ -123,6 +139,14 @@ class Settings:
         ):
             raise ConfigError("SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
                               "and TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
+        if min(self.webhook_max_attempts, self.webhook_disable_after_failures,
+               self.webhook_timeout_seconds) < 1:
+            raise ConfigError("WEBHOOK_MAX_ATTEMPTS, WEBHOOK_DISABLE_AFTER_FAILURES and "
+                              "WEBHOOK_TIMEOUT_SECONDS must be 1 or more")
+        if "{site_code}" not in self.fhir_identifier_system:
+            raise ConfigError("FHIR_IDENTIFIER_SYSTEM must contain {site_code}: each site's "
+                              "study codes need their own identifier system")
+        self.bag_limits_table()  # a malformed BAG_LIMITS refuses to start
         if self.environment == "production":
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ConfigError("SECRET_KEY must be set to 32+ random characters in production")
@@ -134,6 +158,7 @@ class Settings:
             visit_horizon=timedelta(hours=self.visit_horizon_hours),
             interruption_deviation_after=timedelta(minutes=self.interruption_deviation_minutes),
             clock_skew=timedelta(seconds=self.clock_skew_seconds),
+            bag_limits=self.bag_limits_table(),
         )
 
     def alert_rules(self) -> AlertRules:
@@ -143,6 +168,22 @@ class Settings:
             pump_alarm_unresolved_after=timedelta(minutes=self.pump_alarm_unresolved_minutes),
             unassigned_visit_within=timedelta(hours=self.unassigned_visit_within_hours),
         )
+
+    def webhook_policy(self) -> TargetPolicy:
+        return TargetPolicy(production=self.environment == "production",
+                            allow_private=self.webhook_allow_private_targets)
+
+    def webhook_sender(self) -> SenderSettings:
+        return SenderSettings(policy=self.webhook_policy(),
+                              max_attempts=self.webhook_max_attempts,
+                              disable_after_failures=self.webhook_disable_after_failures,
+                              timeout_seconds=self.webhook_timeout_seconds)
+
+    def bag_limits_table(self) -> BagLimitsTable:
+        try:
+            return BagLimitsTable.from_json(self.bag_limits)
+        except ValueError as exc:
+            raise ConfigError(f"BAG_LIMITS: {exc}") from exc
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.infusion import course_lifecycle, courses
+from opsbackend.domain.infusion import bag_custody, course_lifecycle, courses
 from opsbackend.domain.registry import nurses, patients, sites, tokens, units
+from opsbackend.domain.scope import Scope
 from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit, Visit
 from opsbackend.models.auth import ROLES
 
@@ -109,6 +110,9 @@ NURSES = [
          site="CHOP"),
 ]
 
+# The next bag of these patients is in their unit's van, released by the pharmacy.
+NEXT_BAGS = {"W-001": dict(pharmacy_bag_id="RX-W001-02", lot="B24117", unit="WEST-1")}
+
 # Home landlines: a voice check-in from one verifies the nurse was there (telephony EVV).
 LANDLINES = {"W-001": "+12135550177"}
 
@@ -186,7 +190,26 @@ def _patient_with_course(session, clock, row, site_ids) -> Patient:
     course_lifecycle.start_course(session, clock, course.id, at=start)
     if code in ASSIGNED:
         _hand_visit_to(session, course.id, ASSIGNED[code])
+    if code in NEXT_BAGS:
+        _next_bag_in_the_van(session, clock, course.id, NEXT_BAGS[code])
     return patient
+
+
+def _next_bag_in_the_van(session, clock, course_id: int, spec: dict) -> None:
+    """Demo custody: the pharmacy released the next bag this morning; the van has it cold.
+    A nurse's ``CHANGED 270 LOT <lot>`` hangs it and closes its chain at the home."""
+    now = clock.now()
+    everyone = Scope.everything()
+    prepared = bag_custody.release_bag(session, everyone, clock, course_id, dict(
+        pharmacy_bag_id=spec["pharmacy_bag_id"], lot=spec["lot"], volume_ml=270,
+        expires_at=now + timedelta(days=5), prepared_at=now - timedelta(hours=10),
+        released_at=now - timedelta(hours=9), location="pharmacy", handed_by="pharmacist",
+        temperature_c=4.8))
+    unit = session.scalars(select(Unit).where(Unit.call_sign == spec["unit"])).one()
+    bag_custody.add_event(session, everyone, clock, prepared.id, dict(
+        kind="handed_over", occurred_at=now - timedelta(hours=2), place="unit",
+        unit_id=unit.id, location=f"van {unit.call_sign} cooler", received_by="unit crew",
+        storage="fridge", temperature_c=5.1))
 
 
 def _hand_visit_to(session, course_id: int, call_sign: str) -> None:

@@ -28,8 +28,10 @@ def worker_app():
     full collection then takes a few ms.
     """
     from opsbackend.app import create_app
+    from opsbackend.domain.interop.fhir_export import load_models
 
     app = create_app()
+    load_models()  # the FHIR models: seconds to build, so before the first request
     gc.collect()  # frozen objects are never freed: collect the start-up garbage first
     gc.freeze()
     return app

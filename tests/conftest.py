@@ -16,7 +16,8 @@ from tests import databases
 from tests.factories import Factory
 
 # Fakes of the outside world, as fixtures.
-pytest_plugins = ("tests.fake_nominatim", "tests.fake_osrm", "tests.fake_twilio")
+pytest_plugins = ("tests.fake_nominatim", "tests.fake_osrm", "tests.fake_twilio",
+                  "tests.fake_webhook_receiver")
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 # Signs and checks the inbound webhooks in tests (the fake Twilio has its own).

@@ -98,6 +98,22 @@ class Factory:
             visit.unit_id, visit.status = unit_id, "assigned"
             return visit
 
+    def webhook(self, site_id: int, url: str, events=None):
+        """A subscription to every event (or ``events``) of the site; returns it with its
+        secret (``.secret``)."""
+        from opsbackend.domain.interop import webhook_subscriptions
+        from opsbackend.domain.interop.webhooks import EVENT_TYPES
+        from opsbackend.domain.scope import Scope
+        from opsbackend.webhooks.targets import TargetPolicy
+
+        with self.database.transaction(actor="test:factory") as session:
+            created = webhook_subscriptions.create_subscription(
+                session, Scope.everything(),
+                {"site_id": site_id, "url": url, "events": list(events or EVENT_TYPES)},
+                TargetPolicy())
+        created.subscription.secret = created.secret
+        return created.subscription
+
     def token(self, role: str, name: str | None = None) -> str:
         with self.database.transaction(actor="test:factory") as session:
             _record, raw = tokens.issue_token(session, name=name or f"test {role}", role=role)

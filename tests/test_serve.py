@@ -35,7 +35,9 @@ def test_serve_answers_readyz_on_the_port_from_the_environment(database_url, tmp
             try:
                 response = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or listening while the worker still boots (it builds
+                # the FHIR models before its first request: seconds on a busy machine).
                 time.sleep(0.2)
         assert response is not None, "the server never answered"
         assert response.status_code == 200

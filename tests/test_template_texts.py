@@ -48,13 +48,25 @@ def samples(language: str) -> dict:
         "reason": templates.problem("bad_volume", language),
         "usage": templates.usage("changed", language),
         "detail": "XYZ", "to": "completed",
+        # A bag hung with problems (bag_record): each warning's numbers, and the list.
+        "expired": "2026-10-31", "limit": 48, "days": 8.5, "celsius": 11.5, "volume": 200,
+        "needed": 270,
+        "warning": templates.bag_warnings(SAMPLE_WARNINGS, language),
+        "warnings": templates.bag_warnings(SAMPLE_WARNINGS, language),
     }
+
+
+SAMPLE_WARNINGS = [
+    {"code": "expired", "message": "expired", "values": {"expired": "2026-10-31"}},
+    {"code": "volume_short", "message": "short", "values": {"volume": 200.0, "needed": 270.0}},
+]
 
 
 def all_texts():
     """(name, language, text) for every SMS template, usage, problem, refusal and voice line."""
     for group_name, group in (("sms", templates.TEMPLATES), ("problem", templates.PROBLEMS),
-                              ("refusal", templates.REFUSALS)):
+                              ("refusal", templates.REFUSALS),
+                              ("bag_warning", templates.BAG_WARNINGS)):
         for key, texts in group.items():
             for language in LANGUAGES:
                 yield f"{group_name}:{key}", language, texts[language]

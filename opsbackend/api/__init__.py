@@ -9,10 +9,12 @@ from opsbackend.api import (
     alerts,
     audit,
     courses,
+    custody,
     deviations,
     dispatch,
     errors,
     escalation,
+    fhir,
     infusion,
     jobs,
     nurses,
@@ -26,6 +28,7 @@ from opsbackend.api import (
     tokens,
     units,
     visits,
+    webhooks,
 )
 
 BLUEPRINTS = (
@@ -35,6 +38,7 @@ BLUEPRINTS = (
     units.blp,
     courses.blp,
     infusion.blp,
+    custody.blp,
     visits.blp,
     dispatch.blp,
     plans.blp,
@@ -48,6 +52,8 @@ BLUEPRINTS = (
     reports.blp,
     tokens.blp,
     audit.blp,
+    webhooks.blp,
+    fhir.blp,
 )
 
 

@@ -8,8 +8,10 @@ from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.courses import CourseSchema
+from opsbackend.api.custody import label_text, lot_field
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
 from opsbackend.domain.infusion import bags, course_lifecycle, pump_reports
+from opsbackend.domain.infusion.bag_record import BagLabel
 from opsbackend.models import Patient, Site
 from opsbackend.models.course import ALARM_TYPES, PUMP_STATUSES
 
@@ -18,6 +20,8 @@ blp = Blueprint(
     description="A course's lifecycle, bag schedule, bag changes and pump reports",
 )
 LEADS = ("admin", "dispatcher")
+LABEL_FIELDS = ("lot", "expires_at", "pharmacy_bag_id", "double_check_nurse_id",
+                "double_check_contact_id")
 
 
 class TransitionSchema(Schema):
@@ -37,6 +41,13 @@ class StartSchema(TransitionSchema):
     nurse_id = fields.Integer()
 
 
+class BagWarningSchema(Schema):
+    code = fields.String(metadata={"description": "expired, room_time_exceeded, "
+                                   "storage_time_exceeded, temperature_excursion, volume_short"})
+    message = fields.String()
+    values = fields.Dict(metadata={"description": "the numbers in the message"})
+
+
 class BagSchema(Schema):
     id = fields.Integer()
     sequence = fields.Integer()
@@ -52,6 +63,13 @@ class BagSchema(Schema):
     change_timing_flag = fields.String(
         metadata={"description": "early or late when changed outside the change window"}
     )
+    lot = fields.String(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True)
+    pharmacy_bag_id = fields.String(allow_none=True)
+    prepared_bag_id = fields.Integer(allow_none=True)
+    double_check_nurse_id = fields.Integer(allow_none=True)
+    double_check_contact_id = fields.Integer(allow_none=True)
+    warnings = fields.List(fields.Nested(BagWarningSchema))
 
 
 class BagChangeSchema(Schema):
@@ -63,11 +81,25 @@ class BagChangeSchema(Schema):
     no_flush_confirmed = fields.Boolean(
         required=True, metadata={"description": "the line was not flushed at the change"}
     )
+    # The new bag's label (bag_record.BagLabel); what is left out comes from the
+    # pharmacy's release of the same bag, found by pharmacy_bag_id or lot.
+    lot = lot_field()
+    expires_at = utc_datetime(metadata={"description": "the expiry on the new bag's label"})
+    pharmacy_bag_id = label_text(120, metadata={
+        "description": "the pharmacy's bag id, as on the label or read from its barcode"})
+    double_check_nurse_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                           metadata={"description": "a second nurse"})
+    double_check_contact_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "or a trained caregiver (a contact of the patient)"})
 
 
 class BagChangeResultSchema(Schema):
     old_bag = fields.Nested(BagSchema)
     new_bag = fields.Nested(BagSchema)
+    warnings = fields.List(fields.Nested(BagWarningSchema), metadata={
+        "description": "what was wrong with the new bag; each is a deviation, and the "
+                       "dispatcher has an alert"})
 
 
 class PumpReportSchema(Schema):
@@ -173,8 +205,9 @@ class BagChanges(MethodView):
     def post(self, data, course_id):
         """Record a bag change: the hanging bag comes down, the next one hangs"""
         data.setdefault("nurse_id", _token_nurse_id())
+        label = BagLabel(**{name: data.pop(name) for name in LABEL_FIELDS if name in data})
         change = bags.change_bag(context.session(), context.clock(), course_id,
-                                 rules=context.rules(), **data)
+                                 rules=context.rules(), label=label, **data)
         context.commit()
         return change
 

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from opsbackend.domain.infusion.bag_limits import DEFAULT_TABLE, BagLimitsTable
+
 DEFAULT_SERVICE_MINUTES = {
     "course_start": 90,
     "bag_change": 45,
@@ -26,6 +28,8 @@ class TimelineRules:
     # Disconnect visit window after the projected end of the course.
     end_window_after: timedelta = timedelta(hours=2)
     service_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_MINUTES))
+    # Storage and volume limits of bags, per drug and bag interval (BAG_LIMITS).
+    bag_limits: BagLimitsTable = DEFAULT_TABLE
 
 
 DEFAULT_RULES = TimelineRules()

@@ -6,6 +6,7 @@ from opsbackend.models.auth import ApiToken
 from opsbackend.models.base import Record
 from opsbackend.models.callback import CallbackRequest
 from opsbackend.models.course import Bag, Course, CourseEvent, CourseInterruption, PumpReport
+from opsbackend.models.custody import CustodyEvent, PreparedBag
 from opsbackend.models.geocode import GeocodeCacheEntry
 from opsbackend.models.job import JobRun, SchedulerHeartbeat
 from opsbackend.models.messaging import InboundMessage, OutboundMessage
@@ -16,6 +17,7 @@ from opsbackend.models.planning import PlanningScenario, PlanningScenarioSite
 from opsbackend.models.site import Site
 from opsbackend.models.unit import Unit, UnitShift, UnitShiftException
 from opsbackend.models.visit import CheckIn, SkillRule, Visit
+from opsbackend.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Alert",
@@ -28,6 +30,7 @@ __all__ = [
     "Course",
     "CourseEvent",
     "CourseInterruption",
+    "CustodyEvent",
     "DayPlan",
     "Deviation",
     "EscalationStep",
@@ -40,6 +43,7 @@ __all__ = [
     "Patient",
     "PlanningScenario",
     "PlanningScenarioSite",
+    "PreparedBag",
     "PumpReport",
     "Record",
     "SchedulerHeartbeat",
@@ -49,4 +53,6 @@ __all__ = [
     "UnitShift",
     "UnitShiftException",
     "Visit",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -11,6 +11,8 @@ ALERT_KINDS = (
     "pump_alarm_unresolved",
     "unassigned_visit",
     "late_unit",
+    "bag_warning",
+    "webhook_disabled",
 )
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 ESCALATION_TARGETS = ("nurse", "dispatcher", "on_call")
@@ -19,6 +21,11 @@ DEVIATION_KINDS = (
     "infusion_interruption",
     "missed_visit",
     "early_discontinuation",
+    "bag_expired",
+    "bag_room_time_exceeded",
+    "bag_storage_time_exceeded",
+    "bag_temperature_excursion",
+    "bag_volume_short",
 )
 
 

@@ -81,6 +81,18 @@ class Bag(Record, table=True):
     change_timing_flag: str | None = Field(default=None, max_length=20)
     # Why the bag came down: "changed", "course_completed" or "course_discontinued".
     end_reason: str | None = Field(default=None, max_length=30)
+    # The bag's label as hung: lot, expiry and the pharmacy's bag id (the label's text or
+    # the scanned barcode), the prepared bag whose custody chain it ends, and who did the
+    # independent double check (a second nurse, or a trained caregiver).
+    lot: str | None = Field(default=None, max_length=40)
+    expires_at: datetime | None = None
+    pharmacy_bag_id: str | None = Field(default=None, max_length=120)
+    prepared_bag_id: int | None = Field(default=None, foreign_key="prepared_bag.id", index=True)
+    double_check_nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    double_check_contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    # What was wrong when it was hung ({"code", "message"}): expired, too long out of the
+    # fridge, a temperature excursion, too little volume (opsbackend.domain.infusion.bag_record).
+    warnings: list[dict] = json_list()
 
 
 class PumpReport(Record, table=True):

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from opsbackend.clock import Clock
 from opsbackend.domain.alerting import escalation
 from opsbackend.domain.errors import Conflict
+from opsbackend.domain.interop.webhook_events import alert_event
 from opsbackend.domain.messaging import outbox, templates
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.models import Alert, Bag, Nurse, Patient, PumpReport, Site, Visit
@@ -32,9 +33,12 @@ class Raised:
 def raise_alert(
     session: Session, clock: Clock, *, kind: str, dedupe_key: str, site_id: int,
     summary: str, patient_id=None, course_id=None, bag_id=None, visit_id=None,
-    pump_report_id=None, severity: str = "high",
+    pump_report_id=None, severity: str = "high", notify: bool = True,
 ) -> Raised | None:
-    """Raise the alert and message its first rung; None when this cause already has one."""
+    """Raise the alert and message its first rung; None when this cause already has one.
+
+    ``notify=False``: an alert for the alert list only (no SMS ladder), for what needs an
+    admin at a desk rather than a phone at night (a webhook receiver that keeps failing)."""
     if session.scalars(select(Alert.id).where(Alert.dedupe_key == dedupe_key)).first():
         return None
     now = clock.now()
@@ -48,7 +52,8 @@ def raise_alert(
             session.add(alert)
     except IntegrityError:
         return None  # another scheduler raised it a moment ago
-    queued = _notify_rung(session, clock, alert, 0)
+    alert_event(session, "alert.raised", alert)
+    queued = _notify_rung(session, clock, alert, 0) if notify else 0
     return Raised(alert, queued)
 
 
@@ -82,6 +87,7 @@ def acknowledge(session: Session, clock: Clock, alert_id: int, by: str) -> Alert
         alert.acknowledged_by = by[:120]
         alert.next_escalation_at = None
         session.flush()
+        alert_event(session, "alert.acknowledged", alert)
     return alert
 
 
@@ -91,6 +97,7 @@ def resolve(session: Session, clock: Clock, alert_id: int, by: str, resolution: 
         raise Conflict(f"alert {alert_id} is already resolved", field="status")
     _close(alert, clock.now(), by, resolution)
     session.flush()
+    alert_event(session, "alert.resolved", alert)
     return alert
 
 
@@ -101,6 +108,7 @@ def resolve_where(session: Session, clock: Clock, resolution: str, *conditions) 
     ).all()
     for alert in found:
         _close(alert, clock.now(), "system", resolution)
+        alert_event(session, "alert.resolved", alert)
     session.flush()
     return len(found)
 
@@ -190,6 +198,7 @@ def alert_values(session: Session, alert: Alert, language: str = "en") -> dict:
                   if report else "-"),
         "since": (templates.local_time(report.reported_at, site.timezone, language)
                   if report else "-"),
+        "warning": templates.bag_warnings(bag.warnings, language) if bag else "-",
     }
 
 

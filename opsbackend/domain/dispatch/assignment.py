@@ -18,6 +18,7 @@ from opsbackend.domain.alerting import alerts
 from opsbackend.domain.dispatch import visits
 from opsbackend.domain.dispatch.unit_routes import Placement, PointMatrix, Refusal, Stop, place
 from opsbackend.domain.errors import Conflict, Invalid
+from opsbackend.domain.interop.webhook_events import visit_event
 from opsbackend.domain.messaging import family_notices
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry.shifts import shift_intervals
@@ -86,8 +87,10 @@ def assign(session: Session, clock: Clock, visit_id: int, unit_id: int, travel) 
     visit.assigned_at = clock.now()
     visit.eta = judgement.placement.start
     session.flush()
+    visit_event(session, "visit.assigned", visit)
     if moved:  # a reassignment that moves the time: the family is told
         family_notices.visit_changed(session, clock, visit)
+        visit_event(session, "visit.eta_changed", visit)
     alerts.resolve_where(session, clock, f"assigned to {unit.call_sign}",
                          Alert.kind == "unassigned_visit", Alert.visit_id == visit.id)
     return visit
@@ -108,9 +111,12 @@ def on_the_way(session: Session, clock: Clock, visit_id: int, eta: datetime | No
         eta = clock.now() + timedelta(seconds=seconds)
     if eta < clock.now() - timedelta(minutes=5):
         raise Invalid("the ETA is in the past", field="eta")
+    eta_changed = visit.eta != eta
     visit.status = "en_route"
     visit.eta = eta
     session.flush()
+    if eta_changed:
+        visit_event(session, "visit.eta_changed", visit)
     family_notices.on_the_way(session, clock, visit, eta)
     return visit
 

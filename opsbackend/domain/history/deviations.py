@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from opsbackend.domain.interop.webhook_events import deviation_recorded
 from opsbackend.domain.records import Page, paginate
 from opsbackend.models import Deviation, Patient
 
@@ -32,6 +33,7 @@ def record_deviation(
     )
     session.add(deviation)
     session.flush()
+    deviation_recorded(session, deviation, patient.study_code)
     return deviation
 
 

@@ -13,8 +13,10 @@ from opsbackend.models import (
     CheckIn,
     Course,
     CourseEvent,
+    CustodyEvent,
     Deviation,
     Patient,
+    PreparedBag,
     PumpReport,
     Visit,
 )
@@ -36,6 +38,7 @@ def patient_timeline(session: Session, patient_id: int) -> list[Entry]:
     entries = [
         *_course_events(session, course_ids),
         *_bags(session, course_ids),
+        *_custody(session, course_ids),
         *_pump_reports(session, course_ids),
         *_visits(session, patient_id),
         *_check_ins(session, patient_id),
@@ -53,14 +56,37 @@ def _course_events(session, course_ids):
 
 def _bags(session, course_ids):
     for bag in session.scalars(select(Bag).where(Bag.course_id.in_(course_ids))):
+        problems = "; ".join(warning["message"] for warning in bag.warnings)
         yield Entry(bag.hung_at, "bag_hung", bag.id, bag.course_id,
-                    f"bag {bag.sequence} hung, due {bag.due_at.isoformat()}",
-                    {"sequence": bag.sequence, "due_at": bag.due_at.isoformat()})
+                    f"bag {bag.sequence} hung, due {bag.due_at.isoformat()}"
+                    + (f" - WARNING: {problems}" if problems else ""),
+                    {"sequence": bag.sequence, "due_at": bag.due_at.isoformat(),
+                     "lot": bag.lot, "pharmacy_bag_id": bag.pharmacy_bag_id,
+                     "expires_at": bag.expires_at.isoformat() if bag.expires_at else None,
+                     "volume_ml": bag.volume_ml,
+                     "warnings": [warning["code"] for warning in bag.warnings]})
         if bag.changed_at is not None:
             yield Entry(bag.changed_at, "bag_down", bag.id, bag.course_id,
                         f"bag {bag.sequence} down ({bag.end_reason})",
                         {"sequence": bag.sequence, "end_reason": bag.end_reason,
                          "timing": bag.change_timing_flag})
+
+
+def _custody(session, course_ids):
+    """Each link of the prepared bags' chains: released, handed over, stored, read, hung."""
+    for event, prepared in session.execute(
+        select(CustodyEvent, PreparedBag)
+        .join(PreparedBag, PreparedBag.id == CustodyEvent.prepared_bag_id)
+        .where(PreparedBag.course_id.in_(course_ids))
+    ):
+        reading = f", {event.temperature_c:g} °C" if event.temperature_c is not None else ""
+        storage = f", {event.storage}" if event.storage else ""
+        yield Entry(event.occurred_at, "bag_custody", event.id, prepared.course_id,
+                    f"bag {prepared.pharmacy_bag_id} {event.kind.replace('_', ' ')} "
+                    f"({event.place}{storage}{reading})",
+                    {"prepared_bag_id": prepared.id, "kind": event.kind, "place": event.place,
+                     "storage": event.storage, "temperature_c": event.temperature_c,
+                     "unit_id": event.unit_id, "nurse_id": event.nurse_id})
 
 
 def _pump_reports(session, course_ids):

@@ -12,6 +12,7 @@ from opsbackend.domain.alerting import alerts
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.history.deviations import record_deviation
 from opsbackend.domain.infusion import visit_schedule
+from opsbackend.domain.infusion.bag_record import BagLabel, BagWarning, record_hung_bag
 from opsbackend.domain.infusion.course_lifecycle import checked_time, hang_bag, hanging_bag
 from opsbackend.domain.infusion.course_progress import Progress, course_progress
 from opsbackend.domain.records import get_or_404
@@ -23,6 +24,8 @@ from opsbackend.models import Alert, Bag, Course, Patient
 class BagChange:
     old_bag: Bag
     new_bag: Bag
+    # What was wrong with the new bag as hung (expired, out of the fridge too long, ...).
+    warnings: tuple[BagWarning, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ def change_bag(
     session: Session, clock: Clock, course_id: int, *, changed_at: datetime | None = None,
     nurse_id: int | None = None, volume_ml: float | None = None,
     double_checked_by: str | None = None, no_flush_confirmed: bool | None = None,
-    rules: TimelineRules = DEFAULT_RULES,
+    rules: TimelineRules = DEFAULT_RULES, label: BagLabel | None = None,
+    unit_id: int | None = None,
 ) -> BagChange:
     """Close the hanging bag and hang the next. Outside the window it is flagged; late is a
     deviation."""
@@ -78,7 +82,10 @@ def change_bag(
         session, clock, f"bag {old.sequence} changed at {at.isoformat()}",
         Alert.bag_id == old.id, Alert.kind.in_(("missed_bag_change", "at_risk")),
     )
-    return BagChange(old_bag=old, new_bag=new)
+    limits = rules.bag_limits.for_bag(course.drug, course.bag_interval_hours)
+    warnings = record_hung_bag(session, clock, course, old, new, label or BagLabel(), limits,
+                               unit_id)
+    return BagChange(old_bag=old, new_bag=new, warnings=tuple(warnings))
 
 
 def bag_schedule(session: Session, clock: Clock, course_id: int) -> BagSchedule:

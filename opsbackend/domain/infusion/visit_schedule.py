@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.domain.infusion.course_progress import progress_from
+from opsbackend.domain.interop.webhook_events import visit_event
 from opsbackend.domain.messaging import family_notices
 from opsbackend.domain.registry.patients import age_in_months
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
@@ -135,6 +136,7 @@ def complete_bag_change_visit(session: Session, course: Course, bag: Bag, at: da
         visit.completed_at = at
         visit.bag_id = bag.id
         session.flush()
+        visit_event(session, "visit.completed", visit)
 
 
 def active_skill_rules(session: Session) -> list[SkillRule]:
@@ -172,6 +174,7 @@ def _sync(session, clock, state: CourseState, rules, skill_rules) -> None:
             visit.status in OPEN_VISIT_STATUSES
         ):
             visit.status = "cancelled"
+            visit_event(session, "visit.cancelled", visit)
             if visit.unit_id is not None:  # a planned visit the family was counting on
                 family_notices.visit_cancelled(session, clock, visit)
 

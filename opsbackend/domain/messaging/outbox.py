@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
+from opsbackend.domain.interop.webhook_events import contact_opted_out
 from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site
 from opsbackend.sms.provider import PermanentSmsError, SendResult, TransientSmsError
 
@@ -190,6 +191,8 @@ def set_opt_out(session: Session, clock: Clock, phone: str, opted_out: bool) -> 
         if contact.opted_out != opted_out:
             contact.opted_out = opted_out
             contact.opted_out_at = clock.now() if opted_out else None
+            if opted_out:
+                contact_opted_out(session, contact)
     if opted_out:
         session.execute(
             update(OutboundMessage)

@@ -193,7 +193,8 @@ TEMPLATES.update(NURSE_REPLIES)
 USAGE = {
     None: {"en": "HELP for the list of commands.", "es": "AYUDA para ver los comandos."},
     "arrived": {"en": "ARRIVED V123.", "es": "LLEGUE V123."},
-    "changed": {"en": "CHANGED V123 250 (new bag mL).", "es": "CAMBIO V123 250 (mL)."},
+    "changed": {"en": "CHANGED V123 250 LOT A1234 (new bag mL, lot optional).",
+                "es": "CAMBIO V123 250 LOTE A1234 (mL, lote opcional)."},
     "pump": {"en": "PUMP V123 RUNNING, PUMP V123 PAUSED or PUMP V123 ALARM OCCLUSION 80%.",
              "es": "BOMBA V123 FUNCIONANDO, BOMBA V123 PAUSADA o BOMBA V123 ALARMA OCLUSION 80%."},
     "done": {"en": "DONE V123.", "es": "LISTO V123."},
@@ -211,6 +212,8 @@ PROBLEMS = {
         "en": "say which alarm (OCCLUSION, AIR, BATTERY, LOW, EMPTY, MALFUNCTION, OTHER)",
         "es": "indique la alarma (OCLUSION, AIRE, BATERIA, BAJO, VACIO, FALLA, OTRO)"},
     "bad_battery": {"en": "battery must be 0% to 100%", "es": "la batería debe ser 0% a 100%"},
+    "bad_lot": {"en": "after LOT give the lot as on the label, e.g. LOT A1234",
+                "es": "después de LOTE indique el lote de la etiqueta, p. ej. LOTE A1234"},
     "extra_words": {"en": "did not understand {detail}", "es": "no se entendió {detail}"},
 }
 
@@ -318,3 +321,50 @@ VISIT_NOTICES = {
     },
 }
 TEMPLATES.update(VISIT_NOTICES)
+
+
+# A bag hung with a problem (issue #18): the dispatcher's alert and the nurse's reply.
+BAG_RECORD_TEXTS = {
+    "alert.bag_warning": {
+        "en": "ALERT {alert_ref}: {study_code} bag {sequence} was hung with a problem: "
+              "{warning}. Reply ACK when handled.",
+        "es": "ALERTA {alert_ref}: la bolsa {sequence} de {study_code} se colocó con un "
+              "problema: {warning}. Responda ACK cuando se encargue.",
+    },
+    "nurse.bag_warnings": {
+        "en": " WARNING: {warnings}. Dispatch has been alerted.",
+        "es": " AVISO: {warnings}. Se avisó a despacho.",
+    },
+}
+TEMPLATES.update(BAG_RECORD_TEXTS)
+
+# One problem of a bag, by its code (bag_record.WARNING_CODES), with its numbers.
+BAG_WARNINGS = {
+    "expired": {"en": "expired {expired}", "es": "vencida el {expired}"},
+    "room_time_exceeded": {
+        "en": "{hours} h out of the fridge with its infusion (limit {limit} h)",
+        "es": "{hours} h fuera de la nevera con su infusión (límite {limit} h)"},
+    "storage_time_exceeded": {
+        "en": "stored {days} days with its infusion (limit {limit})",
+        "es": "almacenada {days} días con su infusión (límite {limit})"},
+    "temperature_excursion": {
+        "en": "temperature out of range ({celsius} °C)",
+        "es": "temperatura fuera de rango ({celsius} °C)"},
+    "volume_short": {
+        "en": "{volume} mL is less than the {needed} mL it needs",
+        "es": "{volume} mL es menos que los {needed} mL necesarios"},
+}
+
+
+def bag_warnings(warnings: list[dict], language: str) -> str:
+    """A bag's warnings in the reader's language, "expired 2026-03-01; ..."."""
+    texts = []
+    for warning in warnings:
+        template = BAG_WARNINGS.get(warning["code"])
+        if template is None:
+            texts.append(warning["message"])
+            continue
+        values = {k: f"{v:g}" if isinstance(v, float) else v
+                  for k, v in warning.get("values", {}).items()}
+        texts.append(template.get(language, template["en"]).format(**values))
+    return "; ".join(texts)

@@ -16,6 +16,8 @@ from opsbackend.clock import Clock
 from opsbackend.domain.dispatch import visits
 from opsbackend.domain.errors import Conflict, NotFound
 from opsbackend.domain.infusion import bags, pump_reports
+from opsbackend.domain.infusion.bag_record import BagLabel
+from opsbackend.domain.interop.webhook_events import visit_event
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
 from opsbackend.models import CheckIn, Course, Home, Nurse, Visit
 
@@ -89,19 +91,20 @@ def resolve_visit(session: Session, clock: Clock, nurse: Nurse, visit_id: int | 
 def arrive(session, clock, nurse, visit, caller: Caller) -> CheckIn:
     if visit.status != "on_site":
         visits.set_status(visit, "on_site", clock.now())
+        visit_event(session, "visit.arrived", visit)
     return _record(session, clock, nurse, visit, "arrived", caller)
 
 
 def change_bag(
     session, clock, nurse, visit, caller: Caller, *, volume_ml=None, no_flush=None,
-    rules: TimelineRules = DEFAULT_RULES,
+    rules: TimelineRules = DEFAULT_RULES, label: BagLabel | None = None,
 ) -> tuple[CheckIn, bags.BagChange]:
     if visit.course_id is None:
         raise Conflict(f"V{visit.id} has no infusion course", field="visit",
                        reason="no_infusion_course", visit=visit.id)
     change = bags.change_bag(
         session, clock, visit.course_id, nurse_id=nurse.id, volume_ml=volume_ml,
-        no_flush_confirmed=no_flush, rules=rules,
+        no_flush_confirmed=no_flush, rules=rules, label=label, unit_id=visit.unit_id,
     )
     check_in = _record(session, clock, nurse, visit, "bag_changed", caller,
                        {"old_bag_id": change.old_bag.id, "new_bag_id": change.new_bag.id})
@@ -128,6 +131,7 @@ def report_pump(
 def depart(session, clock, nurse, visit, caller: Caller) -> CheckIn:
     if visit.status != "completed":
         visits.set_status(visit, "completed", clock.now())
+        visit_event(session, "visit.completed", visit)
     return _record(session, clock, nurse, visit, "departed", caller)
 
 

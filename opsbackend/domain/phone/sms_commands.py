@@ -2,6 +2,7 @@
 
     ARRIVED [V123]            LLEGUE [V123]
     CHANGED [V123] [250]      CAMBIO [V123] [250]        (volume of the new bag in mL)
+    CHANGED V12 240 LOT A1234 CAMBIO V12 240 LOTE A1234  (the new bag's lot, optional)
     PUMP [V123] RUNNING|PAUSED|STOPPED|ALARM <type> [80%]
     DONE [V123]               LISTO [V123]
     ACK [A12]  / OK           (an alert is being handled)
@@ -49,6 +50,8 @@ VISIT_CODE = re.compile(r"^[V#](\d{1,9})$")
 ALERT_CODE = re.compile(r"^A(\d{1,9})$")
 VOLUME = re.compile(r"^(\d{1,4}(?:[.,]\d{1,2})?)(ML)?$")
 PERCENT = re.compile(r"^(\d{1,3})%$")
+LOT_WORDS = ("LOT", "LOTE")
+LOT = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,39}$")
 MAX_LENGTH = 1600
 
 
@@ -62,6 +65,7 @@ class Command:
     alarm_type: str | None = None
     battery_pct: int | None = None
     no_flush: bool = False
+    lot: str | None = None
 
 
 class NotUnderstood(ValueError):
@@ -103,6 +107,7 @@ def _changed(rest: list[str], visit_id) -> Command:
         if word in rest:
             rest.remove(word)
             no_flush = True
+    lot = _take_lot(rest)
     volume = None
     if rest:
         match = VOLUME.match(rest.pop(0))
@@ -112,7 +117,19 @@ def _changed(rest: list[str], visit_id) -> Command:
         if not 0 < volume <= 1000:
             raise NotUnderstood("bad_volume", "changed")
     _nothing_left(rest, "changed")
-    return Command("changed", visit_id=visit_id, volume_ml=volume, no_flush=no_flush)
+    return Command("changed", visit_id=visit_id, volume_ml=volume, no_flush=no_flush, lot=lot)
+
+
+def _take_lot(rest: list[str]) -> str | None:
+    """``LOT A1234`` (``LOTE`` in Spanish) anywhere after the verb."""
+    for index, word in enumerate(rest):
+        if word in LOT_WORDS:
+            if index + 1 >= len(rest) or not LOT.match(rest[index + 1]):
+                raise NotUnderstood("bad_lot", "changed")
+            lot = rest[index + 1]
+            del rest[index:index + 2]
+            return lot
+    return None
 
 
 def _pump(rest: list[str], visit_id) -> Command:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from opsbackend.clock import Clock
 from opsbackend.domain.alerting import alerts
 from opsbackend.domain.errors import DomainError
+from opsbackend.domain.infusion.bag_record import BagLabel
 from opsbackend.domain.infusion.course_lifecycle import hanging_bag
 from opsbackend.domain.messaging import outbox, templates
 from opsbackend.domain.phone import check_ins, sms_commands
@@ -101,7 +102,8 @@ def _check_in(session, clock, nurse, visit, caller, command, language, rules) ->
     if command.verb == "changed":
         _check_in_row, change = check_ins.change_bag(
             session, clock, nurse, visit, caller, volume_ml=command.volume_ml,
-            no_flush=True if command.no_flush else None, rules=rules)
+            no_flush=True if command.no_flush else None, rules=rules,
+            label=BagLabel(lot=command.lot))
         minutes_late = int((change.old_bag.changed_at - change.old_bag.due_at).total_seconds()
                            // 60)
         late = (templates.render("nurse.late_note", language, minutes=minutes_late)
@@ -109,7 +111,8 @@ def _check_in(session, clock, nurse, visit, caller, command, language, rules) ->
         return templates.render(
             "nurse.changed", language, time=values["time"], late=late,
             old_sequence=change.old_bag.sequence, new_sequence=change.new_bag.sequence,
-            due=templates.local_time(change.new_bag.due_at, timezone, language))
+            due=templates.local_time(change.new_bag.due_at, timezone, language)
+        ) + _bag_warnings_note(change, language)
     if command.verb == "pump":
         _check_in_row, report = check_ins.report_pump(
             session, clock, nurse, visit, caller, status=command.pump_status,
@@ -214,6 +217,14 @@ def _bag_values(bag: Bag | None, timezone: str, language: str) -> dict:
         return {"sequence": "-", "due": "-"}
     return {"sequence": bag.sequence,
             "due": templates.local_time(bag.due_at, timezone, language)}
+
+
+def _bag_warnings_note(change, language: str) -> str:
+    """The new bag's problems (expired, too long out of the fridge, ...), if any."""
+    if not change.warnings:
+        return ""
+    return templates.render("nurse.bag_warnings", language, warnings=templates.bag_warnings(
+        change.new_bag.warnings, language))
 
 
 def _not_understood(exc: sms_commands.NotUnderstood, language: str) -> Reply:
