@@ -18,6 +18,7 @@ from opsbackend.domain.messaging import outbox, reminders
 from opsbackend.models import JobRun
 
 JOB_RUNS_KEPT = timedelta(days=2)
+SEND_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,28 @@ class Job:
     name: str
     seconds: int
     run: callable
-    # The outbox sender commits per message (claim, then send): it opens its own sessions.
+    # The outbox sender (claim, then send) and the batched bag scan commit as they go:
+    # they open their own sessions.
     own_transactions: bool = False
 
 
-def missed_bag_changes(session, clock, context) -> JobResult:
-    scan = alert_scans.scan_bags(session, clock, context.alert_rules)
-    return JobResult(scan.examined, scan.alerts_raised, scan.messages_queued)
+def missed_bag_changes(database, clock, context) -> JobResult:
+    """The scan in batches, each committed: in a burst (thousands of bags overdue at
+    once) the first alerts' SMS go out while the later ones are being raised."""
+    total = JobResult()
+    after = None
+    while True:
+        with database.transaction(actor="job:missed_bag_changes") as session:
+            scan = alert_scans.scan_bags(session, clock, context.alert_rules, after=after,
+                                         limit=alert_scans.BAG_BATCH)
+        total.examined += scan.examined
+        total.alerts_raised += scan.alerts_raised
+        total.messages_queued += scan.messages_queued
+        if scan.messages_queued:
+            context.wake_sender()
+        if not scan.more:
+            return total
+        after = scan.last
 
 
 def escalation(session, clock, context) -> JobResult:
@@ -67,14 +83,21 @@ def course_completion(session, clock, context) -> JobResult:
 
 
 def outbox_sender(database, clock, context) -> JobResult:
-    summary = outbox.send_due(database, clock, context.sms_provider,
-                              status_callback_base=context.status_callback_base)
-    return JobResult(examined=summary.claimed + summary.reaped)
+    """Pass after pass until nothing is due (or the provider struggles), so a burst's
+    thousands of SMS leave in one run rather than a batch every interval."""
+    examined = 0
+    while True:
+        summary = outbox.send_due(database, clock, context.sms_provider,
+                                  batch_size=SEND_BATCH,
+                                  status_callback_base=context.status_callback_base)
+        examined += summary.claimed + summary.reaped
+        if summary.claimed < SEND_BATCH or summary.paused:
+            return JobResult(examined=examined)
 
 
 JOBS = (
     Job("outbox_sender", 5, outbox_sender, own_transactions=True),
-    Job("missed_bag_changes", 15, missed_bag_changes),
+    Job("missed_bag_changes", 15, missed_bag_changes, own_transactions=True),
     Job("escalation", 15, escalation),
     Job("pump_alarms", 30, pump_alarms),
     Job("unassigned_visits", 60, unassigned_visits),

@@ -9,7 +9,9 @@ leadership tick after the leader dies.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -30,6 +32,8 @@ class JobContext:
     alert_rules: AlertRules
     sms_provider: object
     status_callback_base: str = ""
+    # Runs the outbox sender now (a scan just queued SMS), rather than at its next tick.
+    wake_sender: Callable[[], None] = lambda: None
 
 
 class Leadership:
@@ -67,6 +71,14 @@ def build_scheduler(database, clock, context: JobContext, *, blocking: bool = Tr
 
         scheduler.add_job(fire, "interval", seconds=job.seconds, id=job.name, coalesce=True,
                           max_instances=1, misfire_grace_time=job.seconds * 2)
+    context.wake_sender = lambda: _run_soon(scheduler, "outbox_sender")
     leadership.tick()
     scheduler.leadership = leadership
     return scheduler
+
+
+def _run_soon(scheduler, job_id: str) -> None:
+    try:
+        scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+    except Exception:  # shutting down: the job runs at its next tick anyway
+        log.debug("could not bring %s forward", job_id)

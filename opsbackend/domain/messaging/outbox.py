@@ -62,24 +62,43 @@ def queue_message(
     nurse_id=None, visit_id=None, alert_id=None, course_id=None, dedupe_key: str | None = None,
 ) -> OutboundMessage | None:
     """Queue one SMS in the caller's transaction; None when ``dedupe_key`` was queued before."""
-    if dedupe_key is not None and session.scalars(
-        select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)
-    ).first() is not None:
-        return None
-    message = OutboundMessage(
-        to_phone=to_phone, body=body[:1600], template=template, language=language,
-        purpose=purpose, contact_id=contact.id if contact else None, nurse_id=nurse_id,
-        visit_id=visit_id, alert_id=alert_id, course_id=course_id, dedupe_key=dedupe_key,
-    )
-    if _opted_out(session, to_phone):
-        message.status, message.suppressed_reason = "suppressed", "opted_out"
-    elif purpose in QUIET_HOURS_PURPOSES and contact is not None:
-        # Quiet hours hold reminders until morning; safety alerts and news about a
-        # visit under way never wait.
-        message.next_attempt_at = quiet_hours_end(session, clock.now(), contact)
-    session.add(message)
+    queued = queue_messages(session, clock, [dict(
+        to_phone=to_phone, body=body, template=template, language=language, purpose=purpose,
+        contact=contact, nurse_id=nurse_id, visit_id=visit_id, alert_id=alert_id,
+        course_id=course_id, dedupe_key=dedupe_key)])
+    return queued[0] if queued else None
+
+
+def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list[OutboundMessage]:
+    """Queue many SMS (``queue_message``'s keywords each) in a few statements, whatever
+    their number: the burst of a scan that raised hundreds of alerts at once. Those whose
+    ``dedupe_key`` was queued before are left out."""
+    keys = [m["dedupe_key"] for m in messages if m.get("dedupe_key")]
+    taken = set(session.scalars(select(OutboundMessage.dedupe_key)
+                                .where(OutboundMessage.dedupe_key.in_(keys)))) if keys else set()
+    phones = {m["to_phone"] for m in messages}
+    opted_out = set(session.scalars(select(Contact.phone).where(
+        Contact.phone.in_(phones), Contact.opted_out.is_(True)))) if phones else set()
+    rows = []
+    for values in messages:
+        values = dict(values)
+        contact = values.pop("contact", None)
+        key = values.get("dedupe_key")
+        if key is not None and key in taken:
+            continue
+        taken.add(key)
+        message = OutboundMessage(**values | {"body": values["body"][:1600],
+                                              "contact_id": contact.id if contact else None})
+        if message.to_phone in opted_out:
+            message.status, message.suppressed_reason = "suppressed", "opted_out"
+        elif message.purpose in QUIET_HOURS_PURPOSES and contact is not None:
+            # Quiet hours hold reminders until morning; safety alerts and news about a
+            # visit under way never wait.
+            message.next_attempt_at = quiet_hours_end(session, clock.now(), contact)
+        rows.append(message)
+    session.add_all(rows)
     session.flush()
-    return message
+    return rows
 
 
 def quiet_hours_end(session: Session, now: datetime, contact: Contact) -> datetime | None:
@@ -369,12 +388,6 @@ def _provider_on_hold(session: Session, now: datetime) -> bool:
             OutboundMessage.status == "queued", OutboundMessage.attempts > 0,
             OutboundMessage.last_error_code.is_not(None), OutboundMessage.next_attempt_at > now,
         ).limit(1)
-    ).first() is not None
-
-
-def _opted_out(session: Session, phone: str) -> bool:
-    return session.scalars(
-        select(Contact.id).where(Contact.phone == phone, Contact.opted_out.is_(True))
     ).first() is not None
 
 
