@@ -31,6 +31,8 @@ ERRORS = {
 class FakeTwilio(FakeServer):
     def __init__(self, hang_seconds: float = 3.0):
         self.messages: list[dict] = []
+        # When each message arrived (time.time(), by SID): date_created has whole seconds.
+        self.arrivals: dict[str, float] = {}
         self.failures: list[str] = []
         self.requests = 0
         self.hang_seconds = hang_seconds
@@ -101,6 +103,7 @@ class FakeTwilio(FakeServer):
         }
         with self._lock:
             self.messages.append(message)
+            self.arrivals[sid] = time.time()
         return message
 
     def _list(self, query) -> dict:

@@ -8,6 +8,7 @@ batch is raised one alert at a time instead, which skips those.
 """
 
 from collections import Counter, defaultdict
+from itertools import zip_longest
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from sqlmodel import Session
 from opsbackend.clock import Clock
 from opsbackend.domain.alerting import alerts, escalation
 from opsbackend.domain.messaging import outbox
-from opsbackend.models import Alert, Nurse, Visit
+from opsbackend.models import Alert, Nurse, Site, Visit
 
 
 def raise_alerts(session: Session, clock: Clock, wanted: list[dict]) -> list[alerts.Raised]:
@@ -44,10 +45,18 @@ def raise_alerts(session: Session, clock: Clock, wanted: list[dict]) -> list[ale
         raised = (alerts.raise_alert(session, clock, **values) for values in fresh)
         return [one for one in raised if one is not None]
     nurses = _nurses_by_unit(session, rows)
-    messages = [message for alert in rows for message in alerts.rung_messages(
-        session, alert, ladders[(alert.site_id, alert.kind)], 0, nurses)]
+    # Held here, so that the session's (weak) identity map keeps them for the messages'
+    # texts rather than reading a site again for every alert.
+    sites = list(session.scalars(select(Site).where(Site.id.in_({a.site_id for a in rows}))))
+    per_alert_messages = [alerts.rung_messages(
+        session, alert, ladders[(alert.site_id, alert.kind)], 0, nurses) for alert in rows]
+    # Queued (and so sent) round by round: every alert's first recipient, then every
+    # alert's second, ...: in a burst each alert reaches someone as early as it can.
+    messages = [message for round_ in zip_longest(*per_alert_messages)
+                for message in round_ if message is not None]
     per_alert = Counter(message.alert_id for message in outbox.queue_messages(
         session, clock, messages))
+    del sites
     return [alerts.Raised(alert, per_alert[alert.id]) for alert in rows]
 
 
