@@ -13,7 +13,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 
 from jobs.runner import JobResult
-from opsbackend.domain.alerting import alert_scans, alerts
+from opsbackend import metrics
+from opsbackend.domain.alerting import alert_scans, alerts, first_sms
 from opsbackend.domain.dispatch.visits import mark_missed_visits
 from opsbackend.domain.infusion import course_lifecycle, visit_schedule
 from opsbackend.domain.messaging import outbox, reminders
@@ -93,8 +94,16 @@ def outbox_sender(database, clock, context) -> JobResult:
                                   batch_size=SEND_BATCH,
                                   status_callback_base=context.status_callback_base)
         examined += summary.claimed + summary.reaped
+        _observe_first_sms(database, summary.sent_ids)
         if summary.claimed < SEND_BATCH or summary.paused:
             return JobResult(examined=examined)
+
+
+def _observe_first_sms(database, message_ids: list[int]) -> None:
+    if message_ids:
+        with database.new_session() as session:
+            for kind, seconds in first_sms.first_sms_delays(session, message_ids):
+                metrics.observe_first_sms(kind, seconds)
 
 
 JOBS = (
@@ -107,3 +116,5 @@ JOBS = (
     Job("course_completion", 60, course_completion),
     Job("visit_horizon", 600, visit_horizon),
 )
+
+INTERVALS = {job.name: timedelta(seconds=job.seconds) for job in JOBS}

@@ -11,7 +11,7 @@ leadership tick after the leader dies.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -19,11 +19,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from jobs.definitions import JOBS
 from jobs.leader import leader_lock_for
 from jobs.runner import RUNNER, run_job
+from opsbackend import metrics
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.models import SchedulerHeartbeat
 
 log = logging.getLogger("opsbackend.jobs")
 LEADERSHIP_TICK_SECONDS = 5
+LEADERSHIP_TICK = timedelta(seconds=LEADERSHIP_TICK_SECONDS)
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Leadership:
         self.leading = self.lock.acquire()
         if self.leading != was:
             log.info("leadership changed", extra={"leader": self.leading, "runner": RUNNER})
+            metrics.leadership_changed(self.leading)
         if self.leading:
             with self.database.transaction(actor="scheduler") as session:
                 session.merge(SchedulerHeartbeat(name="scheduler", leader=RUNNER,

@@ -67,6 +67,8 @@ class Settings:
     at_risk_lead_minutes: int = 60
     pump_alarm_unresolved_minutes: int = 30
     unassigned_visit_within_hours: int = 12
+    metrics_token: str = ""
+    metrics_port: int = 0
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -106,6 +108,8 @@ class Settings:
             at_risk_lead_minutes=_int(env, "AT_RISK_LEAD_MINUTES", 60),
             pump_alarm_unresolved_minutes=_int(env, "PUMP_ALARM_UNRESOLVED_MINUTES", 30),
             unassigned_visit_within_hours=_int(env, "UNASSIGNED_VISIT_WITHIN_HOURS", 12),
+            metrics_token=env.get("METRICS_TOKEN", ""),
+            metrics_port=_int(env, "METRICS_PORT", 0),
         )
         settings.validate()
         return settings
@@ -128,6 +132,8 @@ class Settings:
                 raise ConfigError("SECRET_KEY must be set to 32+ random characters in production")
             if self.database_url.startswith("sqlite"):
                 raise ConfigError("production needs DATABASE_URL to point at PostgreSQL")
+            if self.metrics_token and len(self.metrics_token) < 32:
+                raise ConfigError("METRICS_TOKEN must be 32+ random characters in production")
 
     def timeline_rules(self) -> TimelineRules:
         return TimelineRules(

@@ -54,6 +54,8 @@ class SendSummary:
     suppressed: int = 0
     reaped: int = 0
     paused: bool = False
+    # The messages the provider took in this pass.
+    sent_ids: list[int] = field(default_factory=list)
 
 
 def queue_message(
@@ -137,6 +139,7 @@ def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
     finally:
         # Also when the pass dies half-way: what went out is recorded, not left to the reaper.
         _record_outcomes(database, clock, outcomes)
+    summary.sent_ids = [message_id for message_id, _result in outcomes.sent]
     return summary
 
 
@@ -400,3 +403,20 @@ def _inside(moment: time, start: time, end: time) -> bool:
     if start <= end:
         return start <= moment < end
     return moment >= start or moment < end  # quiet hours across midnight
+
+
+def queue_figures(session: Session, now: datetime) -> tuple[dict[str, int], float]:
+    """How many messages wait to go out (queued) or are being sent, by status, and how
+    long the oldest due one has waited, in seconds (since it became due: a reminder held
+    for quiet hours is not late)."""
+    depth = dict(session.execute(
+        select(OUTBOX.c.status, func.count()).where(OUTBOX.c.status.in_(("queued", "sending")))
+        .group_by(OUTBOX.c.status)
+    ).all())
+    oldest = session.scalar(
+        select(func.min(func.coalesce(OUTBOX.c.next_attempt_at, OUTBOX.c.created_at)))
+        .where(OUTBOX.c.status == "queued",
+               OUTBOX.c.next_attempt_at.is_(None) | (OUTBOX.c.next_attempt_at <= now))
+    )
+    return ({status: depth.get(status, 0) for status in ("queued", "sending")},
+            max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
