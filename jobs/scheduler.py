@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from jobs.definitions import JOBS
 from jobs.leader import leader_lock_for
 from jobs.runner import RUNNER, run_job
+from jobs.watch import WATCH_SECONDS, SchedulerWatch
 from opsbackend import metrics
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.models import SchedulerHeartbeat
@@ -47,7 +48,11 @@ class Leadership:
 
     def tick(self) -> bool:
         was = self.leading
-        self.leading = self.lock.acquire()
+        try:
+            self.leading = self.lock.acquire()
+        except Exception:  # the database is unreachable: whatever we held is gone with it
+            log.warning("could not reach the database for the leader lock")
+            self.leading = False
         if self.leading != was:
             log.info("leadership changed", extra={"leader": self.leading, "runner": RUNNER})
             metrics.leadership_changed(self.leading)
@@ -67,6 +72,10 @@ def build_scheduler(database, clock, context: JobContext, *, blocking: bool = Tr
                       id="leadership", coalesce=True, max_instances=1,
                       misfire_grace_time=LEADERSHIP_TICK_SECONDS * 2)
 
+    # Not gated by leadership: a standby is who notices a leader that stopped ticking.
+    watch = SchedulerWatch(database, clock, context.sms_provider, context.status_callback_base)
+    add_watch(scheduler, watch)
+
     for job in JOBS:
         def fire(job=job):
             if leadership.leading:
@@ -77,6 +86,18 @@ def build_scheduler(database, clock, context: JobContext, *, blocking: bool = Tr
     context.wake_sender = lambda: _run_soon(scheduler, "outbox_sender")
     leadership.tick()
     scheduler.leadership = leadership
+    return scheduler
+
+
+def add_watch(scheduler, watch: SchedulerWatch) -> None:
+    scheduler.add_job(watch.check, "interval", seconds=WATCH_SECONDS, id="scheduler_watch",
+                      coalesce=True, max_instances=1, misfire_grace_time=WATCH_SECONDS * 2)
+
+
+def watch_only_scheduler(database, clock, sms_provider, status_callback_base=""):
+    """For a web server: a background scheduler that runs only the watch."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    add_watch(scheduler, SchedulerWatch(database, clock, sms_provider, status_callback_base))
     return scheduler
 
 

@@ -64,7 +64,7 @@ def _metrics() -> _Metrics:
         leader_changes=Counter("opsbackend_scheduler_leader_changes",
                                "Times this process took or lost the scheduler's leadership"),
         leading=Gauge("opsbackend_scheduler_leading", "1 while this process leads",
-                      multiprocess_mode="liveall"),
+                      multiprocess_mode="livemax"),
     )
 
 

@@ -30,6 +30,12 @@ FALLBACK_LADDER = (
     Rung(1, 10, ("dispatcher",)),
     Rung(2, 10, ("on_call",)),
 )
+# Kinds whose default ladder is their own, whatever a site set for every kind: a
+# stopped scheduler is the on-call phone's business first (nobody else is being
+# messaged about anything while it is down).
+OWN_LADDERS = {
+    "scheduler_down": (Rung(0, 0, ("on_call",)), Rung(1, 10, ("on_call", "dispatcher"))),
+}
 MIN_REPEAT_MINUTES = 5
 
 
@@ -39,14 +45,16 @@ def ladder_for(session: Session, site_id: int | None, kind: str) -> tuple[Rung, 
             (EscalationStep.site_id == site_id) | EscalationStep.site_id.is_(None)
         )
     ).all()
-    for want_site, want_kind in ((site_id, kind), (site_id, None), (None, kind), (None, None)):
+    order = ((site_id, kind), (None, kind)) if kind in OWN_LADDERS else (
+        (site_id, kind), (site_id, None), (None, kind), (None, None))
+    for want_site, want_kind in order:
         chosen = [r for r in rows if r.site_id == want_site and r.alert_kind == want_kind]
         if chosen:
             return tuple(
                 Rung(r.step, r.after_minutes, tuple(r.targets))
                 for r in sorted(chosen, key=lambda r: r.step)
             )
-    return FALLBACK_LADDER
+    return OWN_LADDERS.get(kind, FALLBACK_LADDER)
 
 
 def rung_at(ladder: tuple[Rung, ...], step: int) -> Rung:

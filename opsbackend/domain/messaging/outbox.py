@@ -115,16 +115,21 @@ def quiet_hours_end(session: Session, now: datetime, contact: Contact) -> dateti
 
 
 def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
-             max_attempts: int = MAX_ATTEMPTS, status_callback_base: str = "") -> SendSummary:
+             max_attempts: int = MAX_ATTEMPTS, status_callback_base: str = "",
+             only_ids: list[int] | None = None) -> SendSummary:
     """One pass: resolve stuck rows, then claim and send due messages, oldest first.
 
     The batch costs two transactions whatever its size: one claims it (and suppresses
     what should no longer go out), one records the provider's SIDs. A crash in between
     leaves rows ``sending``, which the reaper settles without sending them again.
+    ``only_ids``: just those messages, if due (the scheduler watch's, while no sender runs).
     """
     summary = SendSummary()
-    summary.reaped = reap_stuck(database, clock, provider)
-    batch = _claim(database, clock, batch_size, summary)
+    if only_ids is None:
+        summary.reaped = reap_stuck(database, clock, provider)
+    elif not only_ids:
+        return summary
+    batch = _claim(database, clock, batch_size, summary, only_ids)
     outcomes = _Outcomes()
     try:
         for position, message in enumerate(batch):
@@ -235,7 +240,8 @@ class _Claimed:
     body: str
 
 
-def _claim(database, clock: Clock, limit: int, summary: SendSummary) -> list[_Claimed]:
+def _claim(database, clock: Clock, limit: int, summary: SendSummary,
+           only_ids: list[int] | None = None) -> list[_Claimed]:
     """Mark up to ``limit`` due messages ``sending`` in one statement; those whose
     recipient has opted out or whose alert was closed meanwhile are suppressed instead."""
     now = clock.now()
@@ -250,6 +256,8 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary) -> list[_Cl
             .limit(limit)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite writers take turns
         )
+        if only_ids is not None:
+            due = due.where(OUTBOX.c.id.in_(only_ids))
         rows = session.execute(
             update(OUTBOX)
             # status again: a second sender's claim on SQLite finds nothing left to take.
