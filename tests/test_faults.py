@@ -182,21 +182,25 @@ def test_readyz_fails_while_the_database_refuses_connections_and_recovers(
 
 
 @contextmanager
-def scheduler_process(database_url, fake_twilio):
+def scheduler_processes(database_url, fake_twilio, count=2):
+    """``count`` ``opsbackend scheduler`` processes, started together."""
     env = os.environ | {
         "DATABASE_URL": database_url, "SMS_PROVIDER": "twilio", "LOG_LEVEL": "WARNING",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": "+13105550199", "TWILIO_API_BASE_URL": fake_twilio.url,
     }
-    process = subprocess.Popen([str(BIN / "opsbackend"), "scheduler"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    processes = [subprocess.Popen([str(BIN / "opsbackend"), "scheduler"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for _ in range(count)]
     try:
-        assert process.stdout.readline().strip() == "scheduler starting"
-        yield process
+        for process in processes:
+            assert process.stdout.readline().strip() == "scheduler starting"
+        yield processes
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
 
 
 def current_leader(database) -> str | None:
@@ -218,23 +222,23 @@ def test_the_standby_leads_within_10_s_of_the_leader_dying_and_raises_what_was_d
         database, database_url, factory, fake_twilio):
     """Real processes on the real clock. The work is created once the leader is dead:
     bags due at the test clock's T0 + 24 h, long before now, so due while nobody leads."""
-    with scheduler_process(database_url, fake_twilio) as first:
-        assert wait_for(lambda: (current_leader(database) or "").endswith(f":{first.pid}"), 15)
-        with scheduler_process(database_url, fake_twilio) as standby:
-            time.sleep(1)  # it tried the lock and stands by
-            assert current_leader(database).endswith(f":{first.pid}")
-            first.send_signal(signal.SIGKILL)
-            killed_at = time.monotonic()
-            unit = factory.unit()
-            factory.nurse(unit_id=unit.id, phone="+12135550131")
-            for _ in range(3):
-                factory.assigned_visit(factory.active_course(bag_interval_hours=24), unit.id)
+    with scheduler_processes(database_url, fake_twilio) as processes:
+        assert wait_for(lambda: current_leader(database) is not None, 15)
+        time.sleep(1)  # the other tried the lock and stands by
+        by_pid = {f":{process.pid}": process for process in processes}
+        first = next(p for suffix, p in by_pid.items() if current_leader(database).endswith(suffix))
+        [standby] = [process for process in processes if process is not first]
+        first.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        unit = factory.unit()
+        factory.nurse(unit_id=unit.id, phone="+12135550131")
+        for _ in range(3):
+            factory.assigned_visit(factory.active_course(bag_interval_hours=24), unit.id)
 
-            assert wait_for(lambda: (current_leader(database) or "").endswith(
-                f":{standby.pid}"), 10)
-            assert time.monotonic() - killed_at <= 10
-            assert wait_for(lambda: len(fake_twilio.messages) >= 6, 15)
-            time.sleep(1)  # anything doubled would show by now
+        assert wait_for(lambda: current_leader(database).endswith(f":{standby.pid}"), 10)
+        assert time.monotonic() - killed_at <= 10
+        assert wait_for(lambda: len(fake_twilio.messages) >= 6, 15)
+        time.sleep(1)  # anything doubled would show by now
     assert count_rows(database, Alert, Alert.kind == "missed_bag_change") == 3
     sent = [(m["to"], m["body"]) for m in fake_twilio.messages]
     assert len(sent) == len(set(sent)) == 6  # the nurse and the dispatch desk, once each
