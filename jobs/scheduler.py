@@ -9,6 +9,7 @@ leadership tick after the leader dies.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,8 +46,10 @@ class Leadership:
         self.clock = clock
         self.lock = lock
         self.leading = False
+        self.ticked_at = time.monotonic()
 
     def tick(self) -> bool:
+        self.ticked_at = time.monotonic()
         was = self.leading
         try:
             self.leading = self.lock.acquire()
@@ -61,6 +64,10 @@ class Leadership:
                 session.merge(SchedulerHeartbeat(name="scheduler", leader=RUNNER,
                                                  heartbeat_at=self.clock.now()))
         return self.leading
+
+    def alive(self) -> bool:
+        """This process's scheduler still ticks (leader or standby)."""
+        return time.monotonic() - self.ticked_at < LEADERSHIP_TICK_SECONDS * 3
 
 
 def build_scheduler(database, clock, context: JobContext, *, blocking: bool = True,

@@ -74,13 +74,15 @@ def scheduler(metrics_port):
 
     settings = _settings()
     metrics_port = settings.metrics_port if metrics_port is None else metrics_port
+    click.echo("scheduler starting")
+    scheduler = build_scheduler(_database(), _database().clock, job_context(), blocking=True)
     if metrics_port:
         from opsbackend.metrics_server import serve_metrics
 
-        serve_metrics(_database(), settings, settings.host, metrics_port)
+        serve_metrics(_database(), settings, settings.host, metrics_port,
+                      healthy=scheduler.leadership.alive)
         click.echo(f"scheduler metrics on http://{settings.host}:{metrics_port}/metrics")
-    click.echo("scheduler starting")
-    build_scheduler(_database(), _database().clock, job_context(), blocking=True).start()
+    scheduler.start()
 
 
 def job_context():

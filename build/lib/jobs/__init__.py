@@ -1,0 +1,1 @@
+"""The scheduler process (APScheduler) and the jobs it runs. See README.md."""

@@ -1,0 +1,107 @@
+"""The JSON API under /api/v1, described by /api/v1/openapi.json (docs at /api/v1/docs)."""
+
+import swagger_ui_bundle
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint
+from flask_smorest import Api
+
+from opsbackend.api import (
+    alerts,
+    audit,
+    courses,
+    deviations,
+    dispatch,
+    errors,
+    escalation,
+    infusion,
+    jobs,
+    nurses,
+    patients,
+    plans,
+    reports,
+    sites,
+    skill_rules,
+    timeline,
+    tokens,
+    units,
+    visits,
+)
+
+BLUEPRINTS = (
+    sites.blp,
+    patients.blp,
+    nurses.blp,
+    units.blp,
+    courses.blp,
+    infusion.blp,
+    visits.blp,
+    dispatch.blp,
+    plans.blp,
+    deviations.blp,
+    timeline.blp,
+    skill_rules.blp,
+    alerts.blp,
+    escalation.blp,
+    jobs.blp,
+    reports.blp,
+    tokens.blp,
+    audit.blp,
+)
+
+
+class JsonApi(Api):
+    """flask-smorest's Api, keeping the headers werkzeug puts on an error (``Allow`` on 405)."""
+
+    def handle_http_exception(self, error):
+        payload, code, headers = super().handle_http_exception(error)
+        merged = dict(error.get_headers())
+        merged.pop("Content-Type", None)
+        merged.update(headers or {})
+        return payload, code, merged
+
+
+def schema_name(schema) -> str:
+    """Name partial (PATCH) schemas apart from the full ones in the OpenAPI document."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    label = cls.__name__.removesuffix("Schema")
+    if getattr(schema, "partial", False):
+        label += "Patch"
+    if getattr(schema, "many", False):
+        label += "List"
+    return label
+
+
+def init_api(app) -> Api:
+    app.config.update(
+        API_TITLE="opsbackend",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        # Swagger UI's files come from a package, so the docs work offline.
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Operations backend for mobile home-infusion units."},
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    api = JsonApi(
+        app,
+        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)},
+    )
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(
+        Blueprint(
+            "api_docs_assets",
+            __name__,
+            static_folder=swagger_ui_bundle.swagger_ui_path,
+            static_url_path="/api/v1/docs/assets",
+        )
+    )
+    errors.register(app)
+    return api

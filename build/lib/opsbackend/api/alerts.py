@@ -1,0 +1,96 @@
+from flask import g
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from opsbackend.api import context
+from opsbackend.api.auth import EVERYONE, STAFF, allow
+from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
+from opsbackend.domain.alerting import alerts
+from opsbackend.domain.records import get_or_404
+from opsbackend.models import Alert
+from opsbackend.models.alert import ALERT_KINDS, ALERT_STATUSES
+
+blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts",
+                description="Things that need a human: acknowledge to stop the ladder")
+
+
+class AlertSchema(Schema):
+    id = fields.Integer()
+    ref = fields.Function(lambda alert: f"A{alert.id}")
+    kind = fields.String()
+    status = fields.String()
+    severity = fields.String()
+    summary = fields.String()
+    site_id = fields.Integer()
+    patient_id = fields.Integer()
+    course_id = fields.Integer()
+    bag_id = fields.Integer()
+    visit_id = fields.Integer()
+    pump_report_id = fields.Integer()
+    raised_at = fields.DateTime()
+    escalation_step = fields.Integer()
+    next_escalation_at = fields.DateTime()
+    acknowledged_at = fields.DateTime()
+    acknowledged_by = fields.String()
+    resolved_at = fields.DateTime()
+    resolved_by = fields.String()
+    resolution = fields.String()
+
+
+class AlertQueryArgs(PageArgs):
+    status = one_of(ALERT_STATUSES)
+    kind = one_of(ALERT_KINDS)
+    site_id = fields.Integer()
+    patient_id = fields.Integer()
+
+
+class ResolveSchema(Schema):
+    resolution = short_text(300, required=True)
+
+
+@blp.route("", methods=["GET"])
+class Alerts(MethodView):
+    @allow(*EVERYONE)
+    @blp.arguments(AlertQueryArgs, location="query")
+    @blp.response(200, page_of(AlertSchema))
+    def get(self, args):
+        """List alerts, newest first"""
+        return alerts.list_alerts(context.session(), **paging(args), **args)
+
+
+@blp.route("/<int:alert_id>", methods=["GET"])
+class AlertById(MethodView):
+    @allow(*EVERYONE)
+    @blp.response(200, AlertSchema)
+    def get(self, alert_id):
+        """Get an alert"""
+        return get_or_404(context.session(), Alert, alert_id)
+
+
+@blp.route("/<int:alert_id>/acknowledge", methods=["POST"])
+class Acknowledge(MethodView):
+    @allow(*STAFF)
+    @blp.response(200, AlertSchema)
+    def post(self, alert_id):
+        """Acknowledge: someone is on it, the escalation stops"""
+        alert = alerts.acknowledge(context.session(), context.clock(), alert_id, _who())
+        context.commit()
+        return alert
+
+
+@blp.route("/<int:alert_id>/resolve", methods=["POST"])
+class Resolve(MethodView):
+    @allow(*STAFF)
+    @blp.arguments(ResolveSchema)
+    @blp.response(200, AlertSchema)
+    def post(self, data, alert_id):
+        """Resolve with what was done"""
+        alert = alerts.resolve(context.session(), context.clock(), alert_id, _who(),
+                               data["resolution"])
+        context.commit()
+        return alert
+
+
+def _who() -> str:
+    return f"token:{g.token.id}:{g.token.name}"

@@ -1,0 +1,51 @@
+from flask import Response, request
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from opsbackend.api import context
+from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.fields import PageArgs, one_of, page_of, paging, utc_datetime
+from opsbackend.domain.history import deviations
+from opsbackend.models.alert import DEVIATION_KINDS
+
+blp = Blueprint("deviations", __name__, url_prefix="/api/v1/deviations",
+                description="Protocol deviations, the trial's record (JSON or CSV)")
+
+
+class DeviationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    occurred_at = fields.DateTime()
+    site_id = fields.Integer()
+    patient_id = fields.Integer()
+    course_id = fields.Integer()
+    bag_id = fields.Integer()
+    visit_id = fields.Integer()
+    minutes = fields.Integer(metadata={"description": "minutes late / interrupted / remaining"})
+    evidence = fields.Dict()
+
+
+class DeviationQueryArgs(PageArgs):
+    site_id = fields.Integer()
+    patient_id = fields.Integer()
+    kind = one_of(DEVIATION_KINDS)
+    since = utc_datetime()
+    until = utc_datetime()
+
+
+@blp.route("", methods=["GET"])
+class Deviations(MethodView):
+    @allow(*EVERYONE)
+    @blp.arguments(DeviationQueryArgs, location="query")
+    @blp.response(200, page_of(DeviationSchema))
+    @blp.alt_response(200, content_type="text/csv", success=True,
+                      description="all matching deviations as CSV (send Accept: text/csv)")
+    def get(self, args):
+        """List deviations; with ``Accept: text/csv`` every match as a CSV file"""
+        page = paging(args)
+        if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
+            body = deviations.deviations_csv(context.session(), **args)
+            return Response(body, mimetype="text/csv", headers={
+                "Content-Disposition": 'attachment; filename="deviations.csv"'})
+        return deviations.list_deviations(context.session(), **page, **args)

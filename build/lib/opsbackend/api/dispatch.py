@@ -1,0 +1,92 @@
+"""Dispatching visits to units: suggestions with reasons, safe assignment."""
+
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from opsbackend.api import context
+from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.fields import utc_datetime
+from opsbackend.api.visits import VisitSchema
+from opsbackend.domain.dispatch import assignment
+
+blp = Blueprint("dispatch", __name__, url_prefix="/api/v1/visits",
+                description="Which unit can do a visit, and assigning one safely")
+DISPATCHERS = ("admin", "dispatcher")
+
+
+class SuggestionSchema(Schema):
+    unit_id = fields.Function(lambda j: j.unit.id)
+    call_sign = fields.Function(lambda j: j.unit.call_sign)
+    suitable = fields.Function(lambda j: j.placement is not None)
+    arrival = fields.Function(lambda j: j.placement.start.isoformat() if j.placement else None,
+                              metadata={"description": "when the unit can start the visit"})
+    travel_minutes = fields.Function(
+        lambda j: round(j.placement.travel_seconds / 60, 1) if j.placement else None)
+    reason = fields.Function(lambda j: j.refusal.reason if j.refusal else None,
+                             metadata={"description": "skill, status, shift, too_far, conflict"})
+    detail = fields.Function(lambda j: j.refusal.detail if j.refusal else None)
+
+
+class SuggestionsSchema(Schema):
+    visit_id = fields.Integer()
+    suitable = fields.List(fields.Nested(SuggestionSchema))
+    excluded = fields.List(fields.Nested(SuggestionSchema))
+
+
+class AssignSchema(Schema):
+    unit_id = fields.Integer(required=True)
+
+
+@blp.route("/<int:visit_id>/suggestions", methods=["GET"])
+class Suggestions(MethodView):
+    @allow(*EVERYONE)
+    @blp.response(200, SuggestionsSchema)
+    def get(self, visit_id):
+        """Units that can do the visit by arrival time, and why each other one cannot"""
+        judged = assignment.suggestions(context.session(), context.clock(), visit_id,
+                                      context.travel())
+        return {"visit_id": visit_id,
+                "suitable": [j for j in judged if j.placement],
+                "excluded": [j for j in judged if j.refusal]}
+
+
+@blp.route("/<int:visit_id>/assign", methods=["POST"])
+class Assign(MethodView):
+    @allow(*DISPATCHERS)
+    @blp.arguments(AssignSchema)
+    @blp.response(200, VisitSchema)
+    def post(self, data, visit_id):
+        """Assign (or reassign) a unit; 409 with the reason when it cannot take the visit"""
+        visit = assignment.assign(context.session(), context.clock(), visit_id, data["unit_id"],
+                                context.travel())
+        context.commit()
+        return visit
+
+
+class OnTheWaySchema(Schema):
+    eta = utc_datetime(metadata={"description": "default: now plus the drive from the unit"})
+
+
+@blp.route("/<int:visit_id>/on-the-way", methods=["POST"])
+class OnTheWay(MethodView):
+    @allow("admin", "dispatcher", "nurse")
+    @blp.arguments(OnTheWaySchema)
+    @blp.response(200, VisitSchema)
+    def post(self, data, visit_id):
+        """The unit is on its way: the visit is en route and the family gets the ETA by SMS"""
+        visit = assignment.on_the_way(context.session(), context.clock(), visit_id,
+                                    data.get("eta"), context.travel())
+        context.commit()
+        return visit
+
+
+@blp.route("/<int:visit_id>/unassign", methods=["POST"])
+class Unassign(MethodView):
+    @allow(*DISPATCHERS)
+    @blp.response(200, VisitSchema)
+    def post(self, visit_id):
+        """Take the unit off the visit (back on the board)"""
+        visit = assignment.unassign(context.session(), context.clock(), visit_id)
+        context.commit()
+        return visit

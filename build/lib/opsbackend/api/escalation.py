@@ -1,0 +1,61 @@
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from opsbackend.api import context
+from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.fields import one_of
+from opsbackend.domain.alerting import escalation
+from opsbackend.models.alert import ALERT_KINDS, ESCALATION_TARGETS
+
+blp = Blueprint("escalation", __name__, url_prefix="/api/v1/escalation-ladders",
+                description="Who is messaged, and when, until an alert is acknowledged")
+
+
+class RungSchema(Schema):
+    after_minutes = fields.Integer(required=True, validate=validate.Range(min=0, max=24 * 60),
+                                   metadata={"description": "minutes after the previous step"})
+    targets = fields.List(one_of(ESCALATION_TARGETS), required=True,
+                          validate=validate.Length(min=1))
+
+
+class LadderSchema(Schema):
+    site_id = fields.Integer(allow_none=True, load_default=None,
+                             metadata={"description": "empty: the default ladder"})
+    alert_kind = one_of(ALERT_KINDS, allow_none=True, load_default=None,
+                        metadata={"description": "empty: every kind"})
+    steps = fields.List(fields.Nested(RungSchema), required=True,
+                        validate=validate.Length(min=1, max=10))
+
+
+class StepSchema(Schema):
+    id = fields.Integer()
+    site_id = fields.Integer()
+    alert_kind = fields.String()
+    step = fields.Integer()
+    after_minutes = fields.Integer()
+    targets = fields.List(fields.String())
+
+
+class LadderQueryArgs(Schema):
+    site_id = fields.Integer()
+
+
+@blp.route("", methods=["GET", "PUT"])
+class Ladders(MethodView):
+    @allow(*EVERYONE)
+    @blp.arguments(LadderQueryArgs, location="query")
+    @blp.response(200, StepSchema(many=True))
+    def get(self, args):
+        """Configured steps (a site without any uses the default ladder)"""
+        return escalation.list_steps(context.session(), args.get("site_id"))
+
+    @allow("admin")
+    @blp.arguments(LadderSchema)
+    @blp.response(200, StepSchema(many=True))
+    def put(self, data):
+        """Replace one ladder: a site's (or the default), for one alert kind or all"""
+        rows = escalation.set_ladder(context.session(), data["site_id"], data["alert_kind"],
+                                     data["steps"])
+        context.commit()
+        return rows

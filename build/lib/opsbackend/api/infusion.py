@@ -1,0 +1,213 @@
+"""A course's infusion: lifecycle, bag schedule, bag changes and pump reports."""
+
+from flask import g
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from opsbackend.api import context
+from opsbackend.api.auth import EVERYONE, STAFF, allow
+from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.courses import CourseSchema
+from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
+from opsbackend.domain.infusion import bags, course_lifecycle, pump_reports
+from opsbackend.models import Patient, Site
+from opsbackend.models.course import ALARM_TYPES, PUMP_STATUSES
+
+blp = Blueprint(
+    "infusion", __name__, url_prefix="/api/v1/courses",
+    description="A course's lifecycle, bag schedule, bag changes and pump reports",
+)
+LEADS = ("admin", "dispatcher")
+
+
+class TransitionSchema(Schema):
+    at = utc_datetime(metadata={"description": "when it happened (default: now)"})
+
+
+class PauseSchema(TransitionSchema):
+    reason = short_text(200, load_default="")
+
+
+class DiscontinueSchema(TransitionSchema):
+    reason = short_text(200, required=True)
+
+
+class StartSchema(TransitionSchema):
+    volume_ml = fields.Float(validate=validate.Range(min=1, max=1000))
+    nurse_id = fields.Integer()
+
+
+class BagSchema(Schema):
+    id = fields.Integer()
+    sequence = fields.Integer()
+    hung_at = fields.DateTime()
+    due_at = fields.DateTime()
+    changed_at = fields.DateTime()
+    end_reason = fields.String()
+    volume_ml = fields.Float()
+    hung_by_nurse_id = fields.Integer()
+    changed_by_nurse_id = fields.Integer()
+    double_checked_by = fields.String()
+    no_flush_confirmed = fields.Boolean()
+    change_timing_flag = fields.String(
+        metadata={"description": "early or late when changed outside the change window"}
+    )
+
+
+class BagChangeSchema(Schema):
+    changed_at = utc_datetime(metadata={"description": "default: now"})
+    nurse_id = fields.Integer()
+    volume_ml = fields.Float(validate=validate.Range(min=1, max=1000),
+                             metadata={"description": "volume of the new bag"})
+    double_checked_by = fields.String(validate=validate.Length(max=120))
+    no_flush_confirmed = fields.Boolean(
+        required=True, metadata={"description": "the line was not flushed at the change"}
+    )
+
+
+class BagChangeResultSchema(Schema):
+    old_bag = fields.Nested(BagSchema)
+    new_bag = fields.Nested(BagSchema)
+
+
+class PumpReportSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    course_id = fields.Integer(dump_only=True)
+    bag_id = fields.Integer(dump_only=True)
+    status = one_of(PUMP_STATUSES, required=True)
+    alarm_type = one_of(ALARM_TYPES, allow_none=True)
+    volume_infused_ml = fields.Float(validate=validate.Range(min=0))
+    volume_remaining_ml = fields.Float(validate=validate.Range(min=0))
+    battery_pct = fields.Integer(validate=validate.Range(min=0, max=100))
+    rate_ml_per_hour = fields.Float(validate=validate.Range(min=0, max=50))
+    reported_at = utc_datetime(metadata={"description": "default: now"})
+    reported_by_nurse_id = fields.Integer()
+    reported_by = one_of(("nurse", "system"), load_default="nurse")
+    source = one_of(("api", "web"), load_default="api")
+    idempotency_key = fields.String(validate=validate.Length(min=1, max=100))
+    flags = fields.List(fields.String(), dump_only=True)
+
+
+class ScheduleSchema(Schema):
+    course = fields.Nested(CourseSchema)
+    site_timezone = fields.String()
+    hanging_bag = fields.Nested(BagSchema, allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    time_left_seconds = fields.Integer(allow_none=True)
+    bags_remaining = fields.Integer(
+        allow_none=True, metadata={"description": "bags still to hang after the one hanging"}
+    )
+    projected_end_at = fields.DateTime(allow_none=True)
+    infused_hours = fields.Float(allow_none=True)
+    interrupted_hours = fields.Float(allow_none=True)
+    interrupted_now = fields.Boolean()
+    unresolved_pump_alarm = fields.Nested(PumpReportSchema, allow_none=True)
+    last_pump_report = fields.Nested(PumpReportSchema, allow_none=True)
+
+
+def _transition_route(path: str, schema, function, summary: str):
+    """POST /courses/{id}/<path>: one state-machine step."""
+
+    @allow(*LEADS)
+    @blp.arguments(schema)
+    @blp.response(200, CourseSchema)
+    def view(data, course_id):
+        course = function(context.session(), context.clock(), course_id,
+                          rules=context.rules(), **data)
+        context.commit()
+        return course
+
+    view.__doc__ = summary
+    blp.route(f"/<int:course_id>/{path}", methods=["POST"], endpoint=path)(view)
+
+
+_transition_route("start", StartSchema, course_lifecycle.start_course,
+                  "Start the course: bag 1 hangs from the start time")
+_transition_route("pause", PauseSchema, course_lifecycle.pause_course,
+                  "Pause the course (clinical hold): its clock stops")
+_transition_route("resume", TransitionSchema, course_lifecycle.resume_course, "Resume the course")
+_transition_route("discontinue", DiscontinueSchema, course_lifecycle.discontinue_course,
+                  "Discontinue the course for good")
+
+
+@blp.route("/<int:course_id>/schedule", methods=["GET"])
+class Schedule(MethodView):
+    @allow(*EVERYONE)
+    @blp.response(200, ScheduleSchema)
+    def get(self, course_id):
+        """The bag hanging now, when it is due, time left, bags remaining, projected end"""
+        session = context.session()
+        schedule = bags.bag_schedule(session, context.clock(), course_id)
+        patient = session.get(Patient, schedule.course.patient_id)
+        progress = schedule.progress
+        return {
+            "course": schedule.course,
+            "site_timezone": session.get(Site, patient.site_id).timezone,
+            "hanging_bag": schedule.hanging_bag,
+            "due_at": schedule.hanging_bag.due_at if schedule.hanging_bag else None,
+            "time_left_seconds": _seconds(schedule.time_left),
+            "bags_remaining": schedule.bags_remaining,
+            "projected_end_at": progress.projected_end_at if progress else None,
+            "infused_hours": _hours(progress.infused) if progress else None,
+            "interrupted_hours": _hours(progress.interrupted) if progress else None,
+            "interrupted_now": bool(progress and progress.open_interruption),
+            "unresolved_pump_alarm": pump_reports.unresolved_alarm(session, course_id),
+            "last_pump_report": pump_reports.latest_report(session, course_id),
+        }
+
+
+@blp.route("/<int:course_id>/bags", methods=["GET"])
+class Bags(MethodView):
+    @allow(*EVERYONE)
+    @blp.response(200, BagSchema(many=True))
+    def get(self, course_id):
+        """Every bag of the course, in order"""
+        return bags.list_bags(context.session(), course_id)
+
+
+@blp.route("/<int:course_id>/bag-changes", methods=["POST"])
+class BagChanges(MethodView):
+    @allow(*STAFF)
+    @blp.arguments(BagChangeSchema)
+    @blp.response(201, BagChangeResultSchema)
+    def post(self, data, course_id):
+        """Record a bag change: the hanging bag comes down, the next one hangs"""
+        data.setdefault("nurse_id", _token_nurse_id())
+        change = bags.change_bag(context.session(), context.clock(), course_id,
+                                 rules=context.rules(), **data)
+        context.commit()
+        return change
+
+
+@blp.route("/<int:course_id>/pump-reports", methods=["GET", "POST"])
+class PumpReports(MethodView):
+    @allow(*EVERYONE)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(PumpReportSchema))
+    def get(self, args, course_id):
+        """Pump reports of the course, newest first"""
+        return pump_reports.list_reports(context.session(), course_id, **paging(args))
+
+    @allow(*STAFF)
+    @blp.arguments(PumpReportSchema)
+    @blp.response(201, PumpReportSchema)
+    def post(self, data, course_id):
+        """Report the pump's status (the same idempotency_key twice stores it once)"""
+        data.setdefault("reported_by_nurse_id", _token_nurse_id())
+        report, _created = pump_reports.record_pump_report(
+            context.session(), context.clock(), course_id, data, context.rules()
+        )
+        context.commit()
+        return report
+
+
+def _token_nurse_id():
+    return g.token.nurse_id if g.get("token") else None
+
+
+def _seconds(delta):
+    return None if delta is None else int(delta.total_seconds())
+
+
+def _hours(delta):
+    return round(delta.total_seconds() / 3600, 2)

@@ -1,0 +1,76 @@
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from opsbackend.api import context
+from opsbackend.api.auth import EVERYONE, allow
+from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.fields import (
+    PageArgs,
+    PhoneNumber,
+    TimeZoneName,
+    one_of,
+    page_of,
+    paging,
+    short_text,
+)
+from opsbackend.domain.records import get_or_404
+from opsbackend.domain.registry import sites
+from opsbackend.models import Site
+from opsbackend.models.site import REGIONS
+
+blp = Blueprint("sites", __name__, url_prefix="/api/v1/sites", description="Trial sites")
+
+
+class SiteSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = short_text(20, required=True)
+    name = short_text(200, required=True)
+    region = one_of(REGIONS, required=True)
+    timezone = TimeZoneName(required=True, metadata={"example": "America/New_York"})
+    on_call_phone = PhoneNumber(allow_none=True)
+    dispatch_phone = PhoneNumber(allow_none=True, metadata={"description": "the dispatch desk"})
+    active = fields.Boolean()
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class SiteQueryArgs(PageArgs):
+    region = one_of(REGIONS)
+    active = fields.Boolean()
+
+
+@blp.route("", methods=["GET", "POST"])
+class Sites(MethodView):
+    @allow(*EVERYONE)
+    @blp.arguments(SiteQueryArgs, location="query")
+    @blp.response(200, page_of(SiteSchema))
+    def get(self, args):
+        """List sites"""
+        return sites.list_sites(context.session(), **paging(args), **args)
+
+    @allow("admin")
+    @blp.arguments(SiteSchema)
+    @blp.response(201, SiteSchema)
+    def post(self, data):
+        """Create a site"""
+        site = sites.create_site(context.session(), data)
+        context.commit()
+        return site
+
+
+@blp.route("/<int:site_id>", methods=["GET", "PATCH"])
+class SiteById(MethodView):
+    @allow(*EVERYONE)
+    @blp.response(200, SiteSchema)
+    def get(self, site_id):
+        """Get a site"""
+        return get_or_404(context.session(), Site, site_id)
+
+    @allow("admin")
+    @blp.arguments(SiteSchema(partial=True))
+    @blp.response(200, SiteSchema)
+    def patch(self, changes, site_id):
+        """Change a site"""
+        site = sites.update_site(context.session(), site_id, changes)
+        context.commit()
+        return site

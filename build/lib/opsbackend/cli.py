@@ -1,0 +1,202 @@
+"""The ``opsbackend`` console command (a Flask CLI group)."""
+
+import json
+import os
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from opsbackend import migrate
+from opsbackend.app import create_app
+from opsbackend.models.auth import ROLES
+from opsbackend.routing.engines import DEFAULT_ENGINE, ENGINES
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def main():
+    """opsbackend: operations backend for mobile home-infusion units."""
+
+
+def _settings():
+    return current_app.extensions["settings"]
+
+
+def _database():
+    return current_app.extensions["database"]
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default PORT or 8000).")
+@click.option("--workers", type=int, default=None, help="Worker processes (WEB_CONCURRENCY).")
+@click.option("--with-scheduler", is_flag=True,
+              help="Also run the scheduler in this process (one command for a local run).")
+@with_appcontext
+def serve(host, port, workers, with_scheduler):
+    """Serve the API with gunicorn (opsbackend/gunicorn.conf.py)."""
+    from jobs.scheduler import build_scheduler, watch_only_scheduler
+    from opsbackend import metrics
+    from opsbackend.server import serve as run_server
+
+    # Before anything counts: the workers (and a scheduler in this process) share their
+    # metrics through this directory (PROMETHEUS_MULTIPROC_DIR, or a temporary one),
+    # emptied of a previous run's.
+    chosen = os.environ.get(metrics.MULTIPROC_ENV)
+    metrics_dir = metrics.use_multiprocess_dir()
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(f"opsbackend on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    if with_scheduler:
+        scheduler = build_scheduler(_database(), _database().clock, job_context(), blocking=False)
+        click.echo("scheduler running in this process")
+    else:  # the web watches that some scheduler leads (jobs/watch.py)
+        context = job_context()
+        scheduler = watch_only_scheduler(_database(), _database().clock, context.sms_provider,
+                                         context.status_callback_base)
+    scheduler.start()
+    try:
+        run_server(host=host, port=port, workers=workers)
+    finally:
+        scheduler.shutdown(wait=False)
+        if not chosen:
+            metrics.remove_directory(metrics_dir)
+
+
+@main.command()
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve /metrics on this port (default METRICS_PORT; 0: none).")
+@with_appcontext
+def scheduler(metrics_port):
+    """Run the scheduler (one leads at a time; start several for a standby)."""
+    from jobs.scheduler import build_scheduler
+
+    settings = _settings()
+    metrics_port = settings.metrics_port if metrics_port is None else metrics_port
+    if metrics_port:
+        from opsbackend.metrics_server import serve_metrics
+
+        serve_metrics(_database(), settings, settings.host, metrics_port)
+        click.echo(f"scheduler metrics on http://{settings.host}:{metrics_port}/metrics")
+    click.echo("scheduler starting")
+    build_scheduler(_database(), _database().clock, job_context(), blocking=True).start()
+
+
+def job_context():
+    from jobs.scheduler import JobContext
+    from opsbackend.sms.factory import provider_from_settings
+
+    settings = _settings()
+    return JobContext(timeline_rules=settings.timeline_rules(),
+                      alert_rules=settings.alert_rules(),
+                      sms_provider=provider_from_settings(settings),
+                      status_callback_base=settings.public_base_url)
+
+
+@main.group("outbox")
+def outbox_group():
+    """The SMS outbox."""
+
+
+@outbox_group.command("send")
+@with_appcontext
+def outbox_send():
+    """One pass of the sender: send what is due, settle what is stuck."""
+    from dataclasses import asdict
+
+    from opsbackend.domain.messaging import outbox
+    from opsbackend.sms.factory import provider_from_settings
+
+    settings = _settings()
+    summary = outbox.send_due(_database(), _database().clock, provider_from_settings(settings),
+                              status_callback_base=settings.public_base_url)
+    click.echo(json.dumps(asdict(summary)))
+
+
+@main.group()
+def db():
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision):
+    """Migrate the database up to REVISION (default: head)."""
+    migrate.upgrade(_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision):
+    """Migrate the database down to REVISION ("base" empties it)."""
+    migrate.downgrade(_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Load the demo data (idempotent) and print a demo token for each role."""
+    from opsbackend.demo import seed_demo as load
+
+    settings = _settings()
+    if settings.environment == "production":
+        raise click.ClickException("refusing to load demo data in production")
+    database = _database()
+    with database.transaction(actor="cli:seed-demo") as session:
+        demo_tokens = load(session, database.clock, settings.secret_key)
+    click.echo("Demo data loaded. API tokens (Authorization: Bearer <token>):")
+    for role, token in demo_tokens.items():
+        click.echo(f"  {role:<10} {token}")
+
+
+@main.command("create-token")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", required=True, help="Who or what the token is for.")
+@click.option("--nurse-id", type=int, default=None, help="Tie a nurse token to the nurse.")
+@with_appcontext
+def create_token(role, name, nurse_id):
+    """Issue an API token; it is printed once and stored only as a hash."""
+    from opsbackend.domain.records import require_reference
+    from opsbackend.domain.registry import tokens
+    from opsbackend.models import Nurse
+
+    with _database().transaction(actor="cli:create-token") as session:
+        require_reference(session, Nurse, nurse_id, "nurse_id")
+        record, raw = tokens.issue_token(
+            session, name=name, role=role, nurse_id=nurse_id, created_by="cli"
+        )
+        token_id = record.id
+    click.echo(json.dumps({"id": token_id, "name": name, "role": role, "token": raw}))
+
+
+@main.command("revoke-token")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token(token_id):
+    """Revoke an API token by its id."""
+    from opsbackend.domain.registry import tokens
+
+    database = _database()
+    with database.transaction(actor="cli:revoke-token") as session:
+        tokens.revoke_token(session, database.clock, token_id)
+    click.echo(f"token {token_id} revoked")
+
+
+@main.command("vrptw")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--seconds", type=float, default=30, show_default=True,
+              help="Time limit for the search.")
+@click.option("--engine", type=click.Choice(sorted(ENGINES)), default=DEFAULT_ENGINE,
+              show_default=True, help="Routing engine (vroom needs pyvroom, a dev extra).")
+def vrptw(file, seconds, engine):
+    """Solve a VRPTW instance in Solomon's format with a day-plan routing engine."""
+    from opsbackend.routing.solomon import solve_file
+
+    result = solve_file(file, seconds, engine=engine)
+    click.echo(json.dumps({key: result[key] for key in
+                           ("instance", "vehicles", "distance", "seconds")}))

@@ -1,0 +1,155 @@
+"""Settings from environment variables (12-factor).
+
+Every variable read here is listed, with its default, in ``.env.example``.
+"""
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from opsbackend.domain.rules import AlertRules, TimelineRules
+from opsbackend.routing.travel import DEFAULT_ROAD_FACTOR, DEFAULT_SPEED_KMH
+
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """The service refuses to start with this configuration."""
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'var' / 'opsbackend.db'}"
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    database_url: str = field(default_factory=_default_database_url)
+    secret_key: str = DEV_SECRET_KEY
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_concurrency: int = 2
+    token_cache_seconds: int = 10
+    max_content_length: int = 256 * 1024
+    trusted_proxies: int = 0
+    default_phone_region: str = "US"
+    visit_horizon_hours: int = 72
+    interruption_deviation_minutes: int = 240
+    clock_skew_seconds: int = 300
+    geocoder: str = "none"
+    nominatim_url: str = "https://nominatim.openstreetmap.org"
+    geocoder_user_agent: str = "opsbackend/0.1 (home infusion operations)"
+    geocoder_min_delay_seconds: float = 1.0
+    osrm_url: str = ""
+    travel_speed_kmh: float = DEFAULT_SPEED_KMH
+    travel_road_factor: float = DEFAULT_ROAD_FACTOR
+    sms_provider: str = "console"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_from_number: str = ""
+    twilio_api_base_url: str = ""
+    public_base_url: str = ""
+    missed_bag_grace_minutes: int = 15
+    at_risk_lead_minutes: int = 60
+    pump_alarm_unresolved_minutes: int = 30
+    unassigned_visit_within_hours: int = 12
+    metrics_token: str = ""
+    metrics_port: int = 0
+
+    @classmethod
+    def from_env(cls, env=None) -> "Settings":
+        env = os.environ if env is None else env
+        settings = cls(
+            environment=env.get("OPSBACKEND_ENV", "development"),
+            database_url=env.get("DATABASE_URL") or _default_database_url(),
+            secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000),
+            web_concurrency=_int(env, "WEB_CONCURRENCY", 2),
+            token_cache_seconds=_int(env, "TOKEN_CACHE_SECONDS", 10),
+            max_content_length=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
+            trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
+            default_phone_region=env.get("DEFAULT_PHONE_REGION", "US").upper(),
+            visit_horizon_hours=_int(env, "VISIT_HORIZON_HOURS", 72),
+            interruption_deviation_minutes=_int(env, "INTERRUPTION_DEVIATION_MINUTES", 240),
+            clock_skew_seconds=_int(env, "CLOCK_SKEW_SECONDS", 300),
+            geocoder=env.get("GEOCODER", "none").lower(),
+            nominatim_url=env.get("NOMINATIM_URL", "https://nominatim.openstreetmap.org"),
+            geocoder_user_agent=env.get(
+                "GEOCODER_USER_AGENT", "opsbackend/0.1 (home infusion operations)"
+            ),
+            geocoder_min_delay_seconds=float(env.get("GEOCODER_MIN_DELAY_SECONDS", "1.0")),
+            osrm_url=env.get("OSRM_URL", ""),
+            travel_speed_kmh=float(env.get("TRAVEL_SPEED_KMH", DEFAULT_SPEED_KMH)),
+            travel_road_factor=float(env.get("TRAVEL_ROAD_FACTOR", DEFAULT_ROAD_FACTOR)),
+            sms_provider=env.get("SMS_PROVIDER", "console").lower(),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+            twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
+            twilio_api_base_url=env.get("TWILIO_API_BASE_URL", ""),
+            public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+            missed_bag_grace_minutes=_int(env, "MISSED_BAG_GRACE_MINUTES", 15),
+            at_risk_lead_minutes=_int(env, "AT_RISK_LEAD_MINUTES", 60),
+            pump_alarm_unresolved_minutes=_int(env, "PUMP_ALARM_UNRESOLVED_MINUTES", 30),
+            unassigned_visit_within_hours=_int(env, "UNASSIGNED_VISIT_WITHIN_HOURS", 12),
+            metrics_token=env.get("METRICS_TOKEN", ""),
+            metrics_port=_int(env, "METRICS_PORT", 0),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigError(f"OPSBACKEND_ENV must be one of {ENVIRONMENTS}")
+        if self.geocoder not in ("none", "nominatim"):
+            raise ConfigError("GEOCODER must be none or nominatim")
+        if self.sms_provider not in ("console", "twilio"):
+            raise ConfigError("SMS_PROVIDER must be console or twilio")
+        if self.sms_provider == "twilio" and not (
+            self.twilio_account_sid and self.twilio_auth_token
+            and (self.twilio_messaging_service_sid or self.twilio_from_number)
+        ):
+            raise ConfigError("SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
+                              "and TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+                raise ConfigError("SECRET_KEY must be set to 32+ random characters in production")
+            if self.database_url.startswith("sqlite"):
+                raise ConfigError("production needs DATABASE_URL to point at PostgreSQL")
+            if self.metrics_token and len(self.metrics_token) < 32:
+                raise ConfigError("METRICS_TOKEN must be 32+ random characters in production")
+
+    def timeline_rules(self) -> TimelineRules:
+        return TimelineRules(
+            visit_horizon=timedelta(hours=self.visit_horizon_hours),
+            interruption_deviation_after=timedelta(minutes=self.interruption_deviation_minutes),
+            clock_skew=timedelta(seconds=self.clock_skew_seconds),
+        )
+
+    def alert_rules(self) -> AlertRules:
+        return AlertRules(
+            missed_bag_grace=timedelta(minutes=self.missed_bag_grace_minutes),
+            at_risk_lead=timedelta(minutes=self.at_risk_lead_minutes),
+            pump_alarm_unresolved_after=timedelta(minutes=self.pump_alarm_unresolved_minutes),
+            unassigned_visit_within=timedelta(hours=self.unassigned_visit_within_hours),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

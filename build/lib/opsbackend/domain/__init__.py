@@ -1,0 +1,1 @@
+"""Domain rules: plain functions over a session and a clock. No Flask, no Twilio."""

@@ -1,0 +1,1 @@
+"""Alerts: raised once per cause by the scans, escalated up a site's ladder until someone acts."""

@@ -1,0 +1,1 @@
+"""Dispatch: visits, which unit does them, day plans, and where units can reach."""

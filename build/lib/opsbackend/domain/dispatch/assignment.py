@@ -1,0 +1,224 @@
+"""Which unit can do a visit, and assigning one safely.
+
+Suggestions and assignment judge a unit the same way (``_judge``): skills, status,
+shifts, and room among its other visits counting travel between them. An
+assignment locks the unit's row first, so two dispatchers assigning the same
+unit at once are judged one after the other: a double booking cannot happen.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from opsbackend.clock import Clock
+from opsbackend.domain.alerting import alerts
+from opsbackend.domain.dispatch import visits
+from opsbackend.domain.dispatch.unit_routes import Placement, PointMatrix, Refusal, Stop, place
+from opsbackend.domain.errors import Conflict, Invalid
+from opsbackend.domain.messaging import family_notices
+from opsbackend.domain.records import get_or_404
+from opsbackend.domain.registry.shifts import shift_intervals
+from opsbackend.models import (
+    Alert,
+    Home,
+    Patient,
+    Site,
+    Unit,
+    UnitShift,
+    UnitShiftException,
+    Visit,
+)
+
+# Other visits this far either side of the candidate's window can interact with it.
+NEIGHBOURHOOD = timedelta(hours=14)
+WORKING_STATUSES = ("available", "en_route", "on_site")
+BUSY_VISIT_STATUSES = ("assigned", "en_route", "on_site")
+ASSIGNABLE = ("unassigned", "assigned")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    unit: Unit
+    placement: Placement | None = None
+    refusal: Refusal | None = None
+
+
+@dataclass(frozen=True)
+class UnitView:
+    """What judging needs of a unit, read without ORM objects (a site may have 1,000)."""
+
+    id: int
+    call_sign: str
+    status: str
+    skills: list
+    base_lat: float
+    base_lon: float
+    shifts: list
+
+
+def suggestions(session: Session, clock: Clock, visit_id: int, travel) -> list[Judgement]:
+    """Every unit of the visit's site: the able ones by arrival time, then the others."""
+    visit = get_or_404(session, Visit, visit_id)
+    site = _site_of(session, visit)
+    judged = _judge(session, visit, _unit_views(session, site.id), site, travel)
+    able = sorted((j for j in judged if j.placement), key=lambda j: (j.placement.start,
+                                                                     j.placement.travel_seconds))
+    return able + [j for j in judged if j.refusal]
+
+
+def assign(session: Session, clock: Clock, visit_id: int, unit_id: int, travel) -> Visit:
+    visit = get_or_404(session, Visit, visit_id, for_update=True)
+    if visit.status not in ASSIGNABLE:
+        raise Conflict(f"V{visit.id} is {visit.status}; it cannot be assigned", field="status")
+    # The unit's row lock serialises every assignment to this unit.
+    unit = get_or_404(session, Unit, unit_id, for_update=True)
+    [judgement] = _judge(session, visit, [unit], _site_of(session, visit), travel)
+    if judgement.refusal:
+        raise Conflict(f"{unit.call_sign} cannot take V{visit.id}: "
+                       f"{judgement.refusal.reason} ({judgement.refusal.detail})",
+                       field="unit_id")
+    moved = visit.eta is not None and visit.eta != judgement.placement.start
+    visit.unit_id = unit.id
+    visit.status = "assigned"
+    visit.assigned_at = clock.now()
+    visit.eta = judgement.placement.start
+    session.flush()
+    if moved:  # a reassignment that moves the time: the family is told
+        family_notices.visit_changed(session, clock, visit)
+    alerts.resolve_where(session, clock, f"assigned to {unit.call_sign}",
+                         Alert.kind == "unassigned_visit", Alert.visit_id == visit.id)
+    return visit
+
+
+def on_the_way(session: Session, clock: Clock, visit_id: int, eta: datetime | None,
+               travel) -> Visit:
+    """The unit leaves for the home: the visit is en route and the family hears the ETA."""
+    visit = get_or_404(session, Visit, visit_id, for_update=True)
+    if visit.status not in ("assigned", "en_route"):
+        raise Conflict(f"V{visit.id} is {visit.status}; only an assigned visit goes en route",
+                       field="status")
+    if eta is None:
+        unit = session.get(Unit, visit.unit_id)
+        here = ((unit.last_lat, unit.last_lon) if unit.last_lat is not None
+                else (unit.base_lat, unit.base_lon))
+        seconds = float(travel.matrix([here], [home_point(session, visit)])[0][0])
+        eta = clock.now() + timedelta(seconds=seconds)
+    if eta < clock.now() - timedelta(minutes=5):
+        raise Invalid("the ETA is in the past", field="eta")
+    visit.status = "en_route"
+    visit.eta = eta
+    session.flush()
+    family_notices.on_the_way(session, clock, visit, eta)
+    return visit
+
+
+def unassign(session: Session, clock: Clock, visit_id: int) -> Visit:
+    visit = get_or_404(session, Visit, visit_id, for_update=True)
+    if visit.status != "assigned":
+        raise Conflict(f"V{visit.id} is {visit.status}; only an assigned visit can be "
+                       "unassigned", field="status")
+    visits.set_status(visit, "unassigned", clock.now())
+    visit.unit_id = None
+    visit.assigned_at = None
+    visit.eta = None
+    session.flush()
+    return visit
+
+
+def home_point(session: Session, visit: Visit) -> tuple[float, float]:
+    home = session.scalars(select(Home).where(Home.patient_id == visit.patient_id)).first()
+    if home is None or home.lat is None or home.lon is None:
+        status = home.geocode_status if home else "missing"
+        raise Invalid(f"the patient's home has no coordinates (geocode: {status}); fix the "
+                      "address or give lat/lon", field="home")
+    return (home.lat, home.lon)
+
+
+def _judge(session, visit: Visit, units: list[Unit], site: Site, travel) -> list[Judgement]:
+    candidate = Stop(visit.id, home_point(session, visit), visit.window_start, visit.window_end,
+                     timedelta(minutes=visit.service_minutes))
+    around = (visit.window_start - NEIGHBOURHOOD, visit.window_end + NEIGHBOURHOOD)
+    # A site's units as a subquery: an IN list of 1,000 ids costs more than the query.
+    unit_ids = (select(Unit.id).where(Unit.site_id == site.id) if len(units) > 20
+                else [u.id for u in units])
+    others = _other_stops(session, unit_ids, visit.id, around)
+    exceptions = _exceptions(session, unit_ids, around)
+    stops = [stop.point for unit_stops in others.values() for stop in unit_stops]
+    travel = PointMatrix(travel, [candidate.point, *stops],
+                         [(u.base_lat, u.base_lon) for u in units])
+    stretches_of = {}  # units with the same pattern (and no exceptions) share their shifts
+    needed = set(visit.required_skills)
+    judged = []
+    for unit in units:
+        missing = sorted(needed - set(unit.skills))
+        if missing:
+            judged.append(Judgement(unit, refusal=Refusal("skill", f"lacks {', '.join(missing)}")))
+            continue
+        if unit.status not in WORKING_STATUSES:
+            judged.append(Judgement(unit, refusal=Refusal("status", f"unit is {unit.status}")))
+            continue
+        pattern = (tuple((s.weekday, s.starts_at, s.ends_at) for s in unit.shifts),
+                   unit.id if exceptions.get(unit.id) else None)
+        if pattern not in stretches_of:
+            stretches_of[pattern] = shift_intervals(unit, exceptions[unit.id], site.timezone,
+                                                    *around)
+        stretches = stretches_of[pattern]
+        result = place(candidate, others[unit.id], (unit.base_lat, unit.base_lon), stretches,
+                       travel)
+        judged.append(Judgement(unit, placement=result) if isinstance(result, Placement)
+                      else Judgement(unit, refusal=result))
+    return judged
+
+
+def _unit_views(session, site_id: int) -> list[UnitView]:
+    shifts = defaultdict(list)
+    for row in session.execute(
+        select(UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at, UnitShift.ends_at)
+        .join(Unit, Unit.id == UnitShift.unit_id).where(Unit.site_id == site_id)
+    ):
+        shifts[row.unit_id].append(row)
+    return [
+        UnitView(row.id, row.call_sign, row.status, row.skills, row.base_lat, row.base_lon,
+                 shifts[row.id])
+        for row in session.execute(
+            select(Unit.id, Unit.call_sign, Unit.status, Unit.skills, Unit.base_lat,
+                   Unit.base_lon).where(Unit.site_id == site_id).order_by(Unit.id)
+        )
+    ]
+
+
+def _other_stops(session, unit_ids, visit_id, around) -> dict[int, list[Stop]]:
+    rows = session.execute(
+        select(Visit, Home.lat, Home.lon)
+        .join(Home, Home.patient_id == Visit.patient_id)
+        .where(Visit.unit_id.in_(unit_ids), Visit.id != visit_id,
+               Visit.status.in_(BUSY_VISIT_STATUSES),
+               Visit.window_end >= around[0], Visit.window_start <= around[1])
+    ).all()
+    stops = defaultdict(list)
+    for other, lat, lon in rows:
+        if lat is not None and lon is not None:
+            stops[other.unit_id].append(Stop(other.id, (lat, lon), other.window_start,
+                                             other.window_end,
+                                             timedelta(minutes=other.service_minutes)))
+    return stops
+
+
+def _exceptions(session, unit_ids, around) -> dict[int, list[UnitShiftException]]:
+    found = defaultdict(list)
+    first, last = (around[0] - timedelta(days=1)).date(), (around[1] + timedelta(days=1)).date()
+    for exception in session.scalars(
+        select(UnitShiftException).where(UnitShiftException.unit_id.in_(unit_ids),
+                                         UnitShiftException.on_date.between(first, last))
+    ):
+        found[exception.unit_id].append(exception)
+    return found
+
+
+def _site_of(session, visit: Visit) -> Site:
+    return session.get(Site, session.get(Patient, visit.patient_id).site_id)
+
+

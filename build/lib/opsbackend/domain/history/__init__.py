@@ -1,0 +1,1 @@
+"""The record of what happened: audit trail, deviations, patient timelines, job runs."""

@@ -1,0 +1,48 @@
+"""Reading the audit trail. Writing happens at flush (``opsbackend.audit_listener``)."""
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from opsbackend.domain.records import Page, paginate
+from opsbackend.models import AuditEvent
+
+
+def list_events(
+    session: Session, *, page: int, page_size: int, table_name=None, record_id=None,
+    actor=None, action=None, request_id=None, since=None, until=None,
+) -> Page:
+    stmt = select(AuditEvent).order_by(AuditEvent.id)
+    if table_name is not None:
+        stmt = stmt.where(AuditEvent.table_name == table_name)
+    if record_id is not None:
+        stmt = stmt.where(AuditEvent.record_id == str(record_id))
+    if actor is not None:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    if request_id is not None:
+        stmt = stmt.where(AuditEvent.request_id == request_id)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < until)
+    return paginate(session, stmt, page, page_size)
+
+
+def record_event(
+    session: Session, clock, *, action: str, table_name: str, record_id: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """An event that is not a row change (a refused caller, a login refused, ...)."""
+    event = AuditEvent(
+        occurred_at=clock.now(),
+        actor=session.info.get("actor", "system"),
+        request_id=session.info.get("request_id"),
+        action=action,
+        table_name=table_name,
+        record_id=str(record_id),
+        changes=details,
+    )
+    session.add(event)
+    session.flush()
+    return event

@@ -1,0 +1,1 @@
+"""The infusion itself: courses, bags, pump reports, interruptions, and the visits they call for."""

@@ -1,0 +1,1 @@
+"""What goes out by SMS: the outbox, its texts, reminders and family notices."""

@@ -1,0 +1,159 @@
+"""Nurse check-ins, one function for every channel (SMS, voice keypad, API).
+
+Each check-in records the EVV elements: who provided the service (nurse),
+who received it (patient), what (the visit's kind), when, where, and how
+identity and location were verified: caller ID against the nurse's registered
+phone and the home's landline, and whether the nurse is on the visit's unit.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from opsbackend.clock import Clock
+from opsbackend.domain.dispatch import visits
+from opsbackend.domain.errors import Conflict, NotFound
+from opsbackend.domain.infusion import bags, pump_reports
+from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
+from opsbackend.models import CheckIn, Course, Home, Nurse, Visit
+
+# A visit counts as "current" for a nurse from this long before its window to this long after.
+CURRENT_MARGIN = timedelta(hours=12)
+# A visit marked missed can still be checked into: the bag still has to be changed.
+ACTIVE_VISIT_STATUSES = ("unassigned", "assigned", "en_route", "on_site", "missed")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who reached us and how we know: the channel, the caller ID, the identity method."""
+
+    channel: str
+    phone: str | None = None
+    identity_method: str = "registered_phone"
+    inbound_message_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class NoCurrentVisit(Conflict):
+    pass
+
+
+class SeveralCurrentVisits(Conflict):
+    def __init__(self, visits: list[Visit]):
+        codes = ", ".join(f"V{v.id}" for v in visits)
+        super().__init__(f"several current visits: {codes}", field="visit",
+                         reason="several_visits", count=len(visits), codes=codes)
+        self.visits = visits
+
+
+def current_visits(session: Session, clock: Clock, nurse: Nurse) -> list[Visit]:
+    """The nurse's unit's visits around now, soonest first."""
+    if nurse.unit_id is None:
+        return []
+    now = clock.now()
+    return list(session.scalars(
+        select(Visit).where(
+            Visit.unit_id == nurse.unit_id,
+            Visit.status.in_(("assigned", "en_route", "on_site", "missed")),
+            Visit.window_start <= now + CURRENT_MARGIN,
+            Visit.window_end >= now - CURRENT_MARGIN,
+        ).order_by(Visit.window_start)
+    ))
+
+
+def resolve_visit(session: Session, clock: Clock, nurse: Nurse, visit_id: int | None) -> Visit:
+    """The visit a check-in is about: the one named, or the nurse's only current one."""
+    if visit_id is None:
+        found = current_visits(session, clock, nurse)
+        if not found:
+            raise NoCurrentVisit("no current visit", field="visit", reason="no_current_visit")
+        if len(found) > 1:
+            raise SeveralCurrentVisits(found)
+        return found[0]
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound(f"there is no visit V{visit_id}", field="visit",
+                       reason="visit_not_found", visit=visit_id)
+    if visit.unit_id is not None and visit.unit_id != nurse.unit_id:
+        raise Conflict(f"V{visit_id} is assigned to another unit", field="visit",
+                       reason="visit_other_unit", visit=visit_id)
+    if visit.status not in ACTIVE_VISIT_STATUSES:
+        raise Conflict(f"V{visit_id} is {visit.status}", field="visit",
+                       reason="visit_closed", visit=visit_id, status=visit.status)
+    return visit
+
+
+def arrive(session, clock, nurse, visit, caller: Caller) -> CheckIn:
+    if visit.status != "on_site":
+        visits.set_status(visit, "on_site", clock.now())
+    return _record(session, clock, nurse, visit, "arrived", caller)
+
+
+def change_bag(
+    session, clock, nurse, visit, caller: Caller, *, volume_ml=None, no_flush=None,
+    rules: TimelineRules = DEFAULT_RULES,
+) -> tuple[CheckIn, bags.BagChange]:
+    if visit.course_id is None:
+        raise Conflict(f"V{visit.id} has no infusion course", field="visit",
+                       reason="no_infusion_course", visit=visit.id)
+    change = bags.change_bag(
+        session, clock, visit.course_id, nurse_id=nurse.id, volume_ml=volume_ml,
+        no_flush_confirmed=no_flush, rules=rules,
+    )
+    check_in = _record(session, clock, nurse, visit, "bag_changed", caller,
+                       {"old_bag_id": change.old_bag.id, "new_bag_id": change.new_bag.id})
+    return check_in, change
+
+
+def report_pump(
+    session, clock, nurse, visit, caller: Caller, *, status: str, alarm_type=None,
+    battery_pct=None, rules: TimelineRules = DEFAULT_RULES,
+):
+    if visit.course_id is None:
+        raise Conflict(f"V{visit.id} has no infusion course", field="visit",
+                       reason="no_infusion_course", visit=visit.id)
+    data = {"status": status, "alarm_type": alarm_type, "battery_pct": battery_pct,
+            "reported_by_nurse_id": nurse.id, "reported_by": "nurse", "source": caller.channel}
+    report, _new = pump_reports.record_pump_report(
+        session, clock, visit.course_id, {k: v for k, v in data.items() if v is not None}, rules
+    )
+    check_in = _record(session, clock, nurse, visit, "pump_status", caller,
+                       {"pump_report_id": report.id, "status": status, "alarm_type": alarm_type})
+    return check_in, report
+
+
+def depart(session, clock, nurse, visit, caller: Caller) -> CheckIn:
+    if visit.status != "completed":
+        visits.set_status(visit, "completed", clock.now())
+    return _record(session, clock, nurse, visit, "departed", caller)
+
+
+def _record(session, clock, nurse, visit, kind, caller: Caller, details=None) -> CheckIn:
+    matched_home = bool(caller.phone and caller.phone == _home_landline(session, visit))
+    location = "home_landline" if matched_home else "gps" if caller.lat is not None else "none"
+    check_in = CheckIn(
+        visit_id=visit.id, patient_id=visit.patient_id, nurse_id=nurse.id,
+        unit_id=visit.unit_id, kind=kind, service_type=visit.kind,
+        occurred_at=clock.now(), channel=caller.channel, caller_phone=caller.phone,
+        identity_method=caller.identity_method, location_method=location,
+        caller_matched_nurse=bool(caller.phone and caller.phone == nurse.phone),
+        caller_matched_home=matched_home,
+        nurse_on_assigned_unit=visit.unit_id is not None and visit.unit_id == nurse.unit_id,
+        lat=caller.lat, lon=caller.lon, inbound_message_id=caller.inbound_message_id,
+        details=details or {},
+    )
+    session.add(check_in)  # inserted at the next flush, with whatever else the caller adds
+    return check_in
+
+
+def _home_landline(session, visit) -> str | None:
+    return session.scalar(select(Home.landline_phone).where(Home.patient_id == visit.patient_id))
+
+
+def course_of(session: Session, visit: Visit) -> Course | None:
+    return session.get(Course, visit.course_id) if visit.course_id else None
+
+

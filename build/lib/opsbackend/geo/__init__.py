@@ -1,0 +1,1 @@
+"""Geography at the edge: the geocoder adapter (geopy)."""

@@ -1,0 +1,49 @@
+"""Every table of opsbackend. Import from here so all mappers are configured."""
+
+from opsbackend.models.alert import Alert, Deviation, EscalationStep
+from opsbackend.models.audit import AuditEvent
+from opsbackend.models.auth import ApiToken
+from opsbackend.models.base import Record
+from opsbackend.models.callback import CallbackRequest
+from opsbackend.models.course import Bag, Course, CourseEvent, CourseInterruption, PumpReport
+from opsbackend.models.geocode import GeocodeCacheEntry
+from opsbackend.models.job import JobRun, SchedulerHeartbeat
+from opsbackend.models.messaging import InboundMessage, OutboundMessage
+from opsbackend.models.nurse import Nurse
+from opsbackend.models.patient import Contact, Home, Patient
+from opsbackend.models.plan import DayPlan
+from opsbackend.models.site import Site
+from opsbackend.models.unit import Unit, UnitShift, UnitShiftException
+from opsbackend.models.visit import CheckIn, SkillRule, Visit
+
+__all__ = [
+    "Alert",
+    "ApiToken",
+    "AuditEvent",
+    "Bag",
+    "CallbackRequest",
+    "CheckIn",
+    "Contact",
+    "Course",
+    "CourseEvent",
+    "CourseInterruption",
+    "DayPlan",
+    "Deviation",
+    "EscalationStep",
+    "GeocodeCacheEntry",
+    "Home",
+    "InboundMessage",
+    "JobRun",
+    "Nurse",
+    "OutboundMessage",
+    "Patient",
+    "PumpReport",
+    "Record",
+    "SchedulerHeartbeat",
+    "Site",
+    "SkillRule",
+    "Unit",
+    "UnitShift",
+    "UnitShiftException",
+    "Visit",
+]

@@ -1,0 +1,1 @@
+"""Twilio's webhooks: inbound SMS, voice keypad check-ins, delivery status callbacks."""

@@ -1,0 +1,1 @@
+"""Travel times and vehicle routing: pure code, no Flask, no database."""
