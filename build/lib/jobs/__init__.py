@@ -1,1 +1,0 @@
-"""The scheduler process (APScheduler) and the jobs it runs. See README.md."""

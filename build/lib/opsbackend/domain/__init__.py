@@ -1,1 +1,0 @@
-"""Domain rules: plain functions over a session and a clock. No Flask, no Twilio."""

@@ -1,1 +1,0 @@
-"""Dispatch: visits, which unit does them, day plans, and where units can reach."""

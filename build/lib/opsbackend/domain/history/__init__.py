@@ -1,1 +1,0 @@
-"""The record of what happened: audit trail, deviations, patient timelines, job runs."""

@@ -1,1 +1,0 @@
-"""The infusion itself: courses, bags, pump reports, interruptions, and the visits they call for."""

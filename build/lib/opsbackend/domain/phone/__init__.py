@@ -1,1 +1,0 @@
-"""Nurses and families on the phone: the SMS grammar, the conversation, check-ins."""

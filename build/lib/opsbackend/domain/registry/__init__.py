@@ -1,1 +1,0 @@
-"""Who and what the system knows: sites, patients and homes, nurses, units and shifts, tokens."""

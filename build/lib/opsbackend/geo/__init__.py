@@ -1,1 +1,0 @@
-"""Geography at the edge: the geocoder adapter (geopy)."""

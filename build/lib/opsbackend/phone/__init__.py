@@ -1,1 +1,0 @@
-"""Twilio's webhooks: inbound SMS, voice keypad check-ins, delivery status callbacks."""

@@ -1,1 +1,0 @@
-"""Travel times and vehicle routing: pure code, no Flask, no database."""
