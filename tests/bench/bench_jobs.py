@@ -38,7 +38,7 @@ from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.models import Bag, Course, Nurse, OutboundMessage, Patient, Site, Unit, Visit
 from opsbackend.sms.twilio_provider import TwilioSmsProvider
 from tests.bench import bench_timeline
-from tests.bench.support import fresh_database, last_line
+from tests.bench.support import fresh_database, last_line, synthetic_course
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 GRACE = timedelta(minutes=15)
@@ -87,16 +87,9 @@ def load_late_bags(database, count: int, spread_seconds: int) -> dict[str, datet
         expiry = now + timedelta(seconds=5 + rng.uniform(0, spread_seconds))
         due = expiry - GRACE
         started = due - timedelta(hours=24)
-        patients.append(stamp | {"id": pid, "site_id": site_id, "study_code": f"L-{n}",
-                                 "age_months": 60, "weight_kg": 20.0, "language": "en",
-                                 "status": "active"})
-        courses.append(stamp | {"id": pid, "patient_id": pid, "drug": "blinatumomab",
-                                "planned_start_at": started, "duration_days": 28,
-                                "bag_interval_hours": 24, "rate_ml_per_hour": 10.0,
-                                "status": "active", "started_at": started,
-                                "change_window_before_minutes": 120,
-                                "change_window_after_minutes": 0,
-                                "preferred_change_weekdays": []})
+        patient, course = synthetic_course(pid, site_id, f"L-{n}", started, 24, stamp)
+        patients.append(patient)
+        courses.append(course)
         bags.append(stamp | {"course_id": pid, "sequence": 1, "hung_at": started,
                              "due_at": due})
         expiries[f"L-{n}"] = expiry
@@ -166,16 +159,9 @@ def load_burst(database, count: int, burst_at: datetime) -> dict[str, datetime]:
     rows = {Patient: [], Course: [], Bag: [], Visit: []}
     for n in range(count):
         pid = 950_000 + n
-        rows[Patient].append(stamp | {"id": pid, "site_id": site_id, "study_code": f"U-{n}",
-                                      "age_months": 60, "weight_kg": 20.0, "language": "en",
-                                      "status": "active"})
-        rows[Course].append(stamp | {"id": pid, "patient_id": pid, "drug": "blinatumomab",
-                                     "planned_start_at": started, "duration_days": 28,
-                                     "bag_interval_hours": 24, "rate_ml_per_hour": 10.0,
-                                     "status": "active", "started_at": started,
-                                     "change_window_before_minutes": 120,
-                                     "change_window_after_minutes": 0,
-                                     "preferred_change_weekdays": []})
+        patient, course = synthetic_course(pid, site_id, f"U-{n}", started, 24, stamp)
+        rows[Patient].append(patient)
+        rows[Course].append(course)
         rows[Bag].append(stamp | {"id": pid, "course_id": pid, "sequence": 1,
                                   "hung_at": started, "due_at": due})
         if n % 2:

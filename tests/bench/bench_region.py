@@ -57,7 +57,7 @@ from opsbackend.models import (
     UnitShift,
     Visit,
 )
-from tests.bench.support import BIN, drive, fresh_database, last_line, server
+from tests.bench.support import BIN, drive, fresh_database, last_line, server, synthetic_course
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 WEB_PORT = 8531  # this helper's range
@@ -104,10 +104,9 @@ def seed(database, courses: int, late: int, seconds: int, rng) -> dict:
         else:  # due some time after the stretch
             due = now + timedelta(minutes=20) + timedelta(seconds=rng.uniform(0, interval * 3600))
         started = due - timedelta(hours=interval)
-        patients.append(stamp | {"id": n, "site_id": site_ids[n % SITES],
-                                 "study_code": f"RG-{n}", "first_name": "Ava",
-                                 "age_months": 60, "weight_kg": 20.0, "language": "en",
-                                 "status": "active"})
+        patient, course = synthetic_course(n, site_ids[n % SITES], f"RG-{n}", started,
+                                           interval, stamp)
+        patients.append(patient | {"first_name": "Ava"})
         homes.append(stamp | {"patient_id": n, "address_line1": f"{n} Main St",
                               "city": "Los Angeles", "state": "CA", "postal_code": "90012",
                               "country": "US", "lat": 34.0 + rng.uniform(-0.3, 0.3),
@@ -118,13 +117,7 @@ def seed(database, courses: int, late: int, seconds: int, rng) -> dict:
                                  "is_primary": True, "opted_out": False,
                                  "quiet_hours_start": day_time(0, 0),
                                  "quiet_hours_end": day_time(0, 0)})
-        course_rows.append(stamp | {"id": n, "patient_id": n, "drug": "blinatumomab",
-                                    "planned_start_at": started, "duration_days": 28,
-                                    "bag_interval_hours": interval, "rate_ml_per_hour": 5.0,
-                                    "status": "active", "started_at": started,
-                                    "change_window_before_minutes": 120,
-                                    "change_window_after_minutes": 0,
-                                    "preferred_change_weekdays": []})
+        course_rows.append(course)
         bags.append(stamp | {"course_id": n, "sequence": 1, "hung_at": started, "due_at": due})
     with database.engine.begin() as connection:
         for table, rows in ((Unit, units), (UnitShift, shifts), (Nurse, nurses),
