@@ -46,6 +46,8 @@ class _Metrics:
 def _metrics() -> _Metrics:
     from prometheus_client import Counter, Gauge, Histogram
 
+    if os.environ.get(MULTIPROC_ENV):  # set by hand for a process other than serve
+        os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
     return _Metrics(
         requests=Histogram("opsbackend_http_request_duration_seconds",
                            "HTTP requests by route and status", ("method", "route", "status"),
