@@ -99,18 +99,25 @@ def load_late_bags(database, count: int, spread_seconds: int) -> dict[str, datet
     return expiries
 
 
-def measure_latency(url: str, count: int) -> tuple[list[float], int, int]:
-    fake = FakeTwilio()
-    database = Database(url, SystemClock())
-    # Every bag due within the hour already has its at-risk alert (the first tick above):
-    # the scheduler's scan is in its steady state.
-    expiries = load_late_bags(database, count, 60)
+def real_scheduler(database, fake):
+    """The scheduler as in production (default intervals, real time), SMS to the fake
+    through the SDK; started."""
     provider = TwilioSmsProvider(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
                                  from_number="+13105550199", api_base_url=fake.url)
     scheduler = build_scheduler(database, database.clock,
                                 JobContext(TimelineRules(), AlertRules(), provider),
                                 blocking=False)
     scheduler.start()
+    return scheduler
+
+
+def measure_latency(url: str, count: int) -> tuple[list[float], int, int]:
+    fake = FakeTwilio()
+    database = Database(url, SystemClock())
+    # Every bag due within the hour already has its at-risk alert (the first tick above):
+    # the scheduler's scan is in its steady state.
+    expiries = load_late_bags(database, count, 60)
+    scheduler = real_scheduler(database, fake)
     try:
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
@@ -199,12 +206,7 @@ def measure_burst(url: str, count: int, lead_seconds: int = 30) -> dict:
             "UPDATE bag SET due_at = due_at + :shift, hung_at = hung_at + :shift "
             "WHERE course_id >= 950000"), {"shift": burst_at - (prepared_at
                                                                   + timedelta(minutes=30))})
-    provider = TwilioSmsProvider(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
-                                 from_number="+13105550199", api_base_url=fake.url)
-    scheduler = build_scheduler(database, database.clock,
-                                JobContext(TimelineRules(), AlertRules(), provider),
-                                blocking=False)
-    scheduler.start()
+    scheduler = real_scheduler(database, fake)
     firsts: dict[str, float] = {}
     try:
         deadline = time.monotonic() + lead_seconds + 120
