@@ -57,8 +57,12 @@ test: $(DEV_INSTALLED) lint
 		echo "PostgreSQL not reachable: the PostgreSQL run was skipped (set REQUIRE_POSTGRES=1 to fail instead)"; \
 	fi
 
+## make lint: ruff; the compose file against the Compose Specification's JSON schema (shipped
+## in check-jsonschema: no network) and the Dockerfile through hadolint (no Docker daemon).
 lint: $(DEV_INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yaml
+	$(BIN)/hadolint docker/Dockerfile
 
 ## make bench: the benchmarks (not part of make test); they need PostgreSQL.
 bench: $(DEV_INSTALLED)

@@ -6,6 +6,7 @@ import socket
 import time
 from dataclasses import dataclass
 
+from opsbackend import metrics
 from opsbackend.models import JobRun
 
 log = logging.getLogger("opsbackend.jobs")
@@ -34,7 +35,9 @@ def run_job(database, clock, job, context) -> JobResult | None:
     except Exception as exc:  # a failing job must not stop the scheduler
         error = f"{type(exc).__name__}: {exc}"[:500]
         log.exception("job failed", extra={"job": job.name})
-    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    seconds = time.perf_counter() - started
+    duration_ms = round(seconds * 1000, 2)
+    metrics.observe_job(job.name, seconds, failed=error is not None)
     result_or_empty = result or JobResult()
     record = dict(
         job=job.name, started_at=started_at, duration_ms=duration_ms,

@@ -9,7 +9,10 @@ leadership tick after the leader dies.
 """
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -17,12 +20,15 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from jobs.definitions import JOBS
 from jobs.leader import leader_lock_for
 from jobs.runner import RUNNER, run_job
+from jobs.watch import WATCH_SECONDS, SchedulerWatch
+from opsbackend import metrics
 from opsbackend.domain.interop.webhook_sender import SenderSettings
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.models import SchedulerHeartbeat
 
 log = logging.getLogger("opsbackend.jobs")
 LEADERSHIP_TICK_SECONDS = 5
+LEADERSHIP_TICK = timedelta(seconds=LEADERSHIP_TICK_SECONDS)
 
 
 @dataclass
@@ -34,6 +40,8 @@ class JobContext:
     webhooks: SenderSettings = field(default_factory=SenderSettings)
     # None: HTTP (opsbackend.webhooks.transport) under ``webhooks.policy``.
     webhook_transport: object = None
+    # Runs the outbox sender now (a scan just queued SMS), rather than at its next tick.
+    wake_sender: Callable[[], None] = lambda: None
 
 
 class Leadership:
@@ -42,17 +50,28 @@ class Leadership:
         self.clock = clock
         self.lock = lock
         self.leading = False
+        self.ticked_at = time.monotonic()
 
     def tick(self) -> bool:
+        self.ticked_at = time.monotonic()
         was = self.leading
-        self.leading = self.lock.acquire()
+        try:
+            self.leading = self.lock.acquire()
+        except Exception:  # the database is unreachable: whatever we held is gone with it
+            log.warning("could not reach the database for the leader lock")
+            self.leading = False
         if self.leading != was:
             log.info("leadership changed", extra={"leader": self.leading, "runner": RUNNER})
+            metrics.leadership_changed(self.leading)
         if self.leading:
             with self.database.transaction(actor="scheduler") as session:
                 session.merge(SchedulerHeartbeat(name="scheduler", leader=RUNNER,
                                                  heartbeat_at=self.clock.now()))
         return self.leading
+
+    def alive(self) -> bool:
+        """This process's scheduler still ticks (leader or standby)."""
+        return time.monotonic() - self.ticked_at < LEADERSHIP_TICK_SECONDS * 3
 
 
 def build_scheduler(database, clock, context: JobContext, *, blocking: bool = True,
@@ -64,6 +83,10 @@ def build_scheduler(database, clock, context: JobContext, *, blocking: bool = Tr
                       id="leadership", coalesce=True, max_instances=1,
                       misfire_grace_time=LEADERSHIP_TICK_SECONDS * 2)
 
+    # Not gated by leadership: a standby is who notices a leader that stopped ticking.
+    watch = SchedulerWatch(database, clock, context.sms_provider, context.status_callback_base)
+    add_watch(scheduler, watch)
+
     for job in JOBS:
         def fire(job=job):
             if leadership.leading:
@@ -71,6 +94,26 @@ def build_scheduler(database, clock, context: JobContext, *, blocking: bool = Tr
 
         scheduler.add_job(fire, "interval", seconds=job.seconds, id=job.name, coalesce=True,
                           max_instances=1, misfire_grace_time=job.seconds * 2)
+    context.wake_sender = lambda: _run_soon(scheduler, "outbox_sender")
     leadership.tick()
     scheduler.leadership = leadership
     return scheduler
+
+
+def add_watch(scheduler, watch: SchedulerWatch) -> None:
+    scheduler.add_job(watch.check, "interval", seconds=WATCH_SECONDS, id="scheduler_watch",
+                      coalesce=True, max_instances=1, misfire_grace_time=WATCH_SECONDS * 2)
+
+
+def watch_only_scheduler(database, clock, sms_provider, status_callback_base=""):
+    """For a web server: a background scheduler that runs only the watch."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    add_watch(scheduler, SchedulerWatch(database, clock, sms_provider, status_callback_base))
+    return scheduler
+
+
+def _run_soon(scheduler, job_id: str) -> None:
+    try:
+        scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+    except Exception:  # shutting down: the job runs at its next tick anyway
+        log.debug("could not bring %s forward", job_id)

@@ -8,7 +8,7 @@ import uuid
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from opsbackend import health, logs
+from opsbackend import health, logs, metrics, metrics_endpoint
 from opsbackend.api import init_api
 from opsbackend.api.auth import enforce_access_policy
 from opsbackend.api.token_cache import TokenCache
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     templates.load_locales()
     init_api(app)
     app.register_blueprint(health.blp)
+    app.register_blueprint(metrics_endpoint.blp)
     for phone_blueprint in (phone_sms.blp, phone_voice.blp, phone_status.blp):
         app.register_blueprint(phone_blueprint)
     app.before_request(_start_request)
@@ -82,13 +83,19 @@ def _start_request():
 def _finish_request(response):
     response.headers["X-Request-ID"] = g.get("request_id", "")
     started = g.get("started")
+    seconds = time.perf_counter() - started if started else None
     access_log.info(
         "request",
         extra={
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "duration_ms": round(seconds * 1000, 2) if started else None,
         },
     )
+    if seconds is not None:
+        # By the route's rule (/api/v1/patients/<int:patient_id>), not the path: one series
+        # per endpoint, however many ids are asked for.
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.observe_request(request.method, route, response.status_code, seconds)
     return response

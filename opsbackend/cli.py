@@ -1,6 +1,7 @@
 """The ``opsbackend`` console command (a Flask CLI group)."""
 
 import json
+import os
 
 import click
 from flask import current_app
@@ -37,35 +38,55 @@ def _database():
               help="Also run the scheduler in this process (one command for a local run).")
 @with_appcontext
 def serve(host, port, workers, with_scheduler):
-    """Serve the API with gunicorn."""
+    """Serve the API with gunicorn (opsbackend/gunicorn.conf.py)."""
+    from jobs.scheduler import build_scheduler, watch_only_scheduler
+    from opsbackend import metrics
     from opsbackend.server import serve as run_server
 
+    # Before anything counts: the workers (and a scheduler in this process) share their
+    # metrics through this directory (PROMETHEUS_MULTIPROC_DIR, or a temporary one),
+    # emptied of a previous run's.
+    chosen = os.environ.get(metrics.MULTIPROC_ENV)
+    metrics_dir = metrics.use_multiprocess_dir()
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
     click.echo(f"opsbackend on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
-    scheduler = None
     if with_scheduler:
-        from jobs.scheduler import build_scheduler
-
         scheduler = build_scheduler(_database(), _database().clock, job_context(), blocking=False)
-        scheduler.start()
         click.echo("scheduler running in this process")
+    else:  # the web watches that some scheduler leads (jobs/watch.py)
+        context = job_context()
+        scheduler = watch_only_scheduler(_database(), _database().clock, context.sms_provider,
+                                         context.status_callback_base)
+    scheduler.start()
     try:
-        run_server(host=host, port=port, workers=workers or settings.web_concurrency)
+        run_server(host=host, port=port, workers=workers)
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=False)
+        if not chosen:
+            metrics.remove_directory(metrics_dir)
 
 
 @main.command()
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve /metrics on this port (default METRICS_PORT; 0: none).")
 @with_appcontext
-def scheduler():
+def scheduler(metrics_port):
     """Run the scheduler (one leads at a time; start several for a standby)."""
     from jobs.scheduler import build_scheduler
 
+    settings = _settings()
+    metrics_port = settings.metrics_port if metrics_port is None else metrics_port
     click.echo("scheduler starting")
-    build_scheduler(_database(), _database().clock, job_context(), blocking=True).start()
+    scheduler = build_scheduler(_database(), _database().clock, job_context(), blocking=True)
+    if metrics_port:
+        from opsbackend.metrics_server import serve_metrics
+
+        serve_metrics(_database(), settings, settings.host, metrics_port,
+                      healthy=scheduler.leadership.alive)
+        click.echo(f"scheduler metrics on http://{settings.host}:{metrics_port}/metrics")
+    scheduler.start()
 
 
 def job_context():

@@ -76,6 +76,8 @@ class Settings:
     webhook_timeout_seconds: int = 10
     fhir_identifier_system: str = "urn:opsbackend:site:{site_code}:study-code"
     bag_limits: str = ""
+    metrics_token: str = ""
+    metrics_port: int = 0
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -122,6 +124,8 @@ class Settings:
             fhir_identifier_system=env.get(
                 "FHIR_IDENTIFIER_SYSTEM", "urn:opsbackend:site:{site_code}:study-code"),
             bag_limits=env.get("BAG_LIMITS", ""),
+            metrics_token=env.get("METRICS_TOKEN", ""),
+            metrics_port=_int(env, "METRICS_PORT", 0),
         )
         settings.validate()
         return settings
@@ -152,6 +156,8 @@ class Settings:
                 raise ConfigError("SECRET_KEY must be set to 32+ random characters in production")
             if self.database_url.startswith("sqlite"):
                 raise ConfigError("production needs DATABASE_URL to point at PostgreSQL")
+            if self.metrics_token and len(self.metrics_token) < 32:
+                raise ConfigError("METRICS_TOKEN must be 32+ random characters in production")
 
     def timeline_rules(self) -> TimelineRules:
         return TimelineRules(

@@ -14,10 +14,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 from sqlmodel import Session
 
-from opsbackend import audit_listener, timestamps
+from opsbackend import audit_listener, metrics, timestamps
 from opsbackend.clock import Clock, SystemClock
 
 SYSTEM_ACTOR = "system"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -31,7 +32,11 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # pool_pre_ping: a connection the server dropped (a restart, pg_terminate_backend) is
+    # replaced before use, so the app recovers without a restart. connect_timeout: an
+    # unreachable server fails /readyz in seconds instead of hanging it.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} | kwargs.pop("connect_args", {})
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -65,6 +70,7 @@ class Database:
         )
         timestamps.install(self.session_factory)
         audit_listener.install(self.session_factory)
+        metrics.count_raised_alerts(self.session_factory)
         # The request-scoped session of the web app (Flask's own pattern).
         self.scoped = scoped_session(self.session_factory)
 

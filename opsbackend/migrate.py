@@ -1,11 +1,14 @@
 """Run Alembic from code (the CLI and the tests use the same path)."""
 
+import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where alembic.ini and migrations/ are: beside the package in a checkout; an installed
+# package (the image) is told by OPSBACKEND_ROOT.
+PROJECT_ROOT = Path(os.environ.get("OPSBACKEND_ROOT") or Path(__file__).resolve().parent.parent)
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 

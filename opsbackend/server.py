@@ -1,8 +1,12 @@
-"""gunicorn, started from the ``opsbackend serve`` command."""
+"""gunicorn, started from the ``opsbackend serve`` command with ``gunicorn.conf.py``."""
 
 import gc
+import runpy
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
+
+CONFIG_FILE = Path(__file__).with_name("gunicorn.conf.py")
 
 
 class _Gunicorn(BaseApplication):
@@ -11,6 +15,10 @@ class _Gunicorn(BaseApplication):
         super().__init__()
 
     def load_config(self):
+        # What gunicorn's own -c does: every name of the file that is a setting.
+        for key, value in runpy.run_path(str(CONFIG_FILE)).items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
@@ -37,13 +45,9 @@ def worker_app():
     return app
 
 
-def serve(host: str, port: int, workers: int) -> None:
-    _Gunicorn(
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "accesslog": None,  # the app logs each request as JSON
-            "errorlog": "-",
-            "graceful_timeout": 10,
-        }
-    ).run()
+def serve(host: str, port: int, workers: int | None = None) -> None:
+    """gunicorn with ``gunicorn.conf.py``; ``workers`` overrides its WEB_CONCURRENCY."""
+    options = {"bind": f"{host}:{port}"}
+    if workers:
+        options["workers"] = workers
+    _Gunicorn(options).run()

@@ -24,8 +24,8 @@ class JsonHandler(BaseHTTPRequestHandler):
 class FakeServer:
     """Serves ``handler`` on 127.0.0.1 and a free port until ``close()``."""
 
-    def start(self, handler: type[JsonHandler]) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def start(self, handler: type[JsonHandler], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},

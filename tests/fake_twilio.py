@@ -8,6 +8,7 @@ records every message it accepted, and can be told to fail the next requests:
 client), or a Twilio error code such as ``21211`` or ``21610``.
 """
 
+import argparse
 import base64
 import threading
 import time
@@ -29,11 +30,15 @@ ERRORS = {
 
 
 class FakeTwilio(FakeServer):
-    def __init__(self, hang_seconds: float = 3.0):
+    def __init__(self, hang_seconds: float = 3.0, host: str = "127.0.0.1", port: int = 0,
+                 echo: bool = False):
         self.messages: list[dict] = []
+        # When each message arrived (time.time(), by SID): date_created has whole seconds.
+        self.arrivals: dict[str, float] = {}
         self.failures: list[str] = []
         self.requests = 0
         self.hang_seconds = hang_seconds
+        self.echo = echo
         self._lock = threading.Lock()
         fake = self
 
@@ -48,7 +53,7 @@ class FakeTwilio(FakeServer):
             def do_GET(self):
                 fake._handle(self, "GET", {})
 
-        self.start(Handler)
+        self.start(Handler, host, port)
 
     def fail_next(self, kind: str, times: int = 1) -> None:
         with self._lock:
@@ -101,6 +106,9 @@ class FakeTwilio(FakeServer):
         }
         with self._lock:
             self.messages.append(message)
+            self.arrivals[sid] = time.time()
+        if self.echo:
+            print(f"SMS to {message['to']}: {message['body']}", flush=True)
         return message
 
     def _list(self, query) -> dict:
@@ -149,3 +157,23 @@ def twilio_provider(fake_twilio):
     return TwilioSmsProvider(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
                              from_number="+13105550199", api_base_url=fake_twilio.url,
                              timeout=1)
+
+
+def main() -> None:
+    """``python -m tests.fake_twilio``: the fake on its own, printing each SMS it takes
+    (docker/compose.yaml's ``fake-twilio`` profile: try opsbackend without an account)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args()
+    fake = FakeTwilio(host=args.host, port=args.port, echo=True)
+    print(f"fake Twilio on {fake.url} (account {ACCOUNT_SID}, auth token {AUTH_TOKEN})",
+          flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,8 @@ EXPECTED_PUBLIC = {
     "api_docs_assets.static",
     "health.healthz",
     "health.readyz",
+    # Checks its own credential: the scrape token or a staff token (tests/test_metrics.py).
+    "metrics.scrape",
     # No bearer token: Twilio's signature is their credential (tests/test_twilio_webhooks.py).
     "twilio_sms.inbound_sms",
     "twilio_status.status_callback",

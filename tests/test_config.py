@@ -29,6 +29,8 @@ def test_a_non_numeric_port_is_refused_by_name():
         {"OPSBACKEND_ENV": "production", "SECRET_KEY": DEV_SECRET_KEY,
          "DATABASE_URL": "postgresql+psycopg://x/y"},
         {"OPSBACKEND_ENV": "production", "SECRET_KEY": "s" * 40},
+        {"OPSBACKEND_ENV": "production", "SECRET_KEY": "s" * 40,
+         "DATABASE_URL": "postgresql+psycopg://x/y", "METRICS_TOKEN": "short"},
     ],
 )
 def test_production_refuses_the_dev_secret_and_sqlite(env):

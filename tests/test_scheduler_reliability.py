@@ -135,7 +135,7 @@ def test_killed_before_the_scan_commits_nothing_half_written(database, clock, co
     from opsbackend.domain.alerting import alerts
 
     clock.advance(hours=24, minutes=15)
-    real = alerts._notify_rung
+    real = alerts.rung_messages
     calls = []
 
     def die_on_second(*args, **kwargs):
@@ -144,11 +144,11 @@ def test_killed_before_the_scan_commits_nothing_half_written(database, clock, co
             raise SystemExit("killed mid-tick")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(alerts, "_notify_rung", die_on_second)
-    with pytest.raises(SystemExit), database.transaction(actor="job") as session:
-        BY_NAME["missed_bag_changes"].run(session, clock, context)
+    monkeypatch.setattr(alerts, "rung_messages", die_on_second)
+    with pytest.raises(SystemExit):
+        BY_NAME["missed_bag_changes"].run(database, clock, context)
     assert count_rows(database, Alert) == 0 and count_rows(database, OutboundMessage) == 0
-    monkeypatch.setattr(alerts, "_notify_rung", real)
+    monkeypatch.setattr(alerts, "rung_messages", real)
 
     tick(database, clock, context, ["missed_bag_changes"])
     assert count_rows(database, Alert) == 3

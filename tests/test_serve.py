@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from opsbackend.server import worker_app
 
@@ -23,31 +24,53 @@ def free_port() -> int:
 
 def test_serve_answers_readyz_on_the_port_from_the_environment(database_url, tmp_path):
     port = free_port()
-    env = os.environ | {"DATABASE_URL": database_url, "PORT": str(port), "WEB_CONCURRENCY": "1"}
+    token = "scrape-token-for-the-serve-test-0123456789"
+    env = os.environ | {"DATABASE_URL": database_url, "PORT": str(port), "WEB_CONCURRENCY": "2",
+                        "METRICS_TOKEN": token, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m")}
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "counter_4242.db").write_bytes(b"a dead run's")  # emptied at start
     server = subprocess.Popen(
         [str(BIN / "opsbackend"), "serve"], env=env, cwd=tmp_path,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    probe = [sys.executable, "-m", "opsbackend.probe", f"http://127.0.0.1:{port}/healthz"]
     try:
         response = None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and server.poll() is None:
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                response = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
                 break
-            except (requests.ConnectionError, requests.Timeout):
+            except requests.RequestException:
                 # Not listening yet, or listening while the worker still boots (it builds
                 # the FHIR models before its first request: seconds on a busy machine).
                 time.sleep(0.2)
         assert response is not None, "the server never answered"
         assert response.status_code == 200
         assert response.json() == {"status": "ok", "database": "ok"}
-        docs = requests.get(f"http://127.0.0.1:{port}/api/v1/docs", timeout=2)
+        docs = requests.get(f"http://127.0.0.1:{port}/api/v1/docs", timeout=10)
         assert docs.status_code == 200 and "swagger" in docs.text.lower()
+        assert subprocess.run(probe).returncode == 0  # the image's HEALTHCHECK
+        # Whichever of the two workers served them, /metrics counts every request.
+        with requests.Session() as client:
+            for _ in range(20):
+                client.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        assert _served(port, token, "/healthz") >= 21
+        assert not (tmp_path / "m" / "counter_4242.db").exists()
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=20)
+        output, _ = server.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/api/v1/docs" in output
+    assert subprocess.run(probe, capture_output=True).returncode == 1
+
+
+def _served(port: int, token: str, route: str) -> float:
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5,
+                        headers={"Authorization": f"Bearer {token}"}).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples
+               if sample.name == "opsbackend_http_request_duration_seconds_count"
+               and sample.labels["route"] == route)
 
 
 def test_a_worker_freezes_its_start_up_objects_out_of_the_garbage_collector(

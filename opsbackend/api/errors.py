@@ -1,7 +1,7 @@
 """Every error is JSON: ``{"code", "status", "message", "errors": {"json": {field: [...]}}}``."""
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.http import HTTP_STATUS_CODES
 
 from opsbackend.api import context
@@ -11,6 +11,7 @@ from opsbackend.domain.errors import DomainError
 def register(app) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _integrity_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
 
 
 def error_body(code: int, message: str, field: str | None = None) -> dict:
@@ -30,3 +31,16 @@ def _integrity_error(error: IntegrityError):
     context.session().rollback()
     current_app.logger.warning("integrity error: %s", error.orig)
     return error_body(409, "the change conflicts with an existing record"), 409
+
+
+def _database_unavailable(error: OperationalError):
+    """The database went away mid-request (a restart, a failover, a killed connection):
+    the transaction is gone with it, nothing half-written; the caller may retry (Twilio
+    retries a webhook that failed). The pool replaces the connection on the next request."""
+    try:
+        context.session().rollback()
+    except Exception:  # the connection is already gone
+        current_app.logger.debug("rollback after a lost connection failed")
+    current_app.logger.warning("database unavailable: %s", type(error.orig).__name__)
+    return (error_body(503, "the database is unavailable; try again in a few seconds"), 503,
+            {"Retry-After": "5"})

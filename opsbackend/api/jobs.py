@@ -18,16 +18,26 @@ class JobRunSchema(Schema):
     examined = fields.Integer()
     alerts_raised = fields.Integer()
     messages_queued = fields.Integer()
-    error = fields.String()
+    error = fields.String(allow_none=True)
     runner = fields.String()
+    interval_seconds = fields.Float(allow_none=True,
+                                    metadata={"description": "how often the job runs"})
+    stale = fields.Boolean(metadata={"description": "its last run is more than 3 intervals "
+                                                    "old: the scheduler is not running it"})
 
 
 class LeaderSchema(Schema):
     leader = fields.String()
     heartbeat_at = fields.DateTime()
+    seconds_since_heartbeat = fields.Float()
+    stale = fields.Boolean(metadata={"description": "the leader has not ticked for 3 "
+                                                    "leadership intervals (15 s)"})
 
 
 class JobsSchema(Schema):
+    status = fields.String(metadata={
+        "enum": ["ok", "stale", "no_leader"],
+        "description": "ok; stale: the leader stopped ticking; no_leader: none ever led"})
     leader = fields.Nested(LeaderSchema, allow_none=True)
     jobs = fields.List(fields.Nested(JobRunSchema))
 
@@ -37,6 +47,10 @@ class Jobs(MethodView):
     @allow(*STAFF)
     @blp.response(200, JobsSchema)
     def get(self):
-        """Each job's last run (duration, outcome, counts) and the leading scheduler"""
-        session = context.session()
-        return {"leader": job_status.leader(session), "jobs": job_status.last_runs(session)}
+        """Each job's last run (duration, outcome, counts), the leading scheduler, and
+        whether either has stopped ticking"""
+        from jobs.definitions import INTERVALS
+        from jobs.scheduler import LEADERSHIP_TICK
+
+        return job_status.scheduler_report(context.session(), context.clock().now(),
+                                           LEADERSHIP_TICK, INTERVALS)

@@ -37,7 +37,7 @@ class TokenCache:
             return None
         caller, expires_at = entry
         if self.clock.now() >= expires_at:
-            del self._entries[token_hash]
+            self._entries.pop(token_hash, None)  # another thread may have dropped it
             return None
         return caller
 

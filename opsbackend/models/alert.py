@@ -13,6 +13,8 @@ ALERT_KINDS = (
     "late_unit",
     "bag_warning",
     "webhook_disabled",
+    # No scheduler has led for a while: nothing else is being watched (jobs/watch.py).
+    "scheduler_down",
 )
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 ESCALATION_TARGETS = ("nurse", "dispatcher", "on_call")
@@ -44,6 +46,9 @@ class Alert(Record, table=True):
     pump_report_id: int | None = Field(default=None, foreign_key="pump_report.id")
     summary: str = Field(max_length=300)
     raised_at: datetime
+    # When the condition began (grace expired, alarm unresolved too long, ...): the
+    # start of the time to the first SMS that the metrics measure. None on old rows.
+    condition_at: datetime | None = None
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = Field(default=None, max_length=120)
     resolved_at: datetime | None = None

@@ -1,9 +1,15 @@
 """The provider chosen by configuration (SMS_PROVIDER)."""
 
 from opsbackend.sms.console_provider import ConsoleSmsProvider
+from opsbackend.sms.metered import MeteredSmsProvider
 
 
 def provider_from_settings(settings):
+    """The configured provider, its failures counted in the metrics."""
+    return MeteredSmsProvider(_provider(settings))
+
+
+def _provider(settings):
     if settings.sms_provider == "twilio":
         from opsbackend.sms.twilio_provider import TwilioSmsProvider
 

@@ -30,6 +30,7 @@ from opsbackend.clock import FixedClock
 from opsbackend.db import Database
 from opsbackend.domain.infusion import bags, visit_schedule
 from opsbackend.models import Bag, Course, Patient, Site
+from tests.bench.support import synthetic_course
 from tests.databases import create_postgres_database, drop_postgres_database
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -46,16 +47,9 @@ def load_courses(database: Database, first_id: int, count: int, site_id: int) ->
         started = NOW - timedelta(hours=interval) + timedelta(seconds=rng.uniform(0, interval
                                                                                     * 3600))
         stamp = {"created_at": NOW, "updated_at": NOW}
-        patients.append(stamp | {"id": n, "site_id": site_id, "study_code": f"B-{n}",
-                                 "age_months": 60, "weight_kg": 20.0, "language": "en",
-                                 "status": "active"})
-        courses.append(stamp | {"id": n, "patient_id": n, "drug": "blinatumomab",
-                                "planned_start_at": started, "duration_days": 28,
-                                "bag_interval_hours": interval, "rate_ml_per_hour": 5.0,
-                                "status": "active", "started_at": started,
-                                "change_window_before_minutes": 120,
-                                "change_window_after_minutes": 0,
-                                "preferred_change_weekdays": []})
+        patient, course = synthetic_course(n, site_id, f"B-{n}", started, interval, stamp)
+        patients.append(patient)
+        courses.append(course)
         bag_rows.append(stamp | {"course_id": n, "sequence": 1, "hung_at": started,
                                  "due_at": started + timedelta(hours=interval)})
     with database.engine.begin() as connection:

@@ -206,3 +206,20 @@ def print_table(rows: dict[str, dict]) -> None:
 
 def last_line(figures: dict) -> None:
     print(json.dumps(figures))
+
+
+def synthetic_course(number: int, site_id: int, study_code: str, started, interval_hours: int,
+                     stamp: dict) -> tuple[dict, dict]:
+    """The rows of a patient and their running course (id ``number`` both), for bulk
+    inserts: benchmarks load tens of thousands of them."""
+    patient = stamp | {"id": number, "site_id": site_id, "study_code": study_code,
+                       "age_months": 60, "weight_kg": 20.0, "language": "en",
+                       "status": "active"}
+    course = stamp | {"id": number, "patient_id": number, "drug": "blinatumomab",
+                      "planned_start_at": started, "duration_days": 28,
+                      "bag_interval_hours": interval_hours,
+                      "rate_ml_per_hour": 10.0 if interval_hours == 24 else 5.0,
+                      "status": "active", "started_at": started,
+                      "change_window_before_minutes": 120, "change_window_after_minutes": 0,
+                      "preferred_change_weekdays": []}
+    return patient, course

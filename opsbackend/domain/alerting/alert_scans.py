@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.alerting import alerts
+from opsbackend.domain.alerting import alert_batches, alerts
 from opsbackend.domain.infusion.bags import due_bags_query
 from opsbackend.domain.infusion.course_progress import progress_from
 from opsbackend.domain.infusion.pump_reports import unresolved_alarm
@@ -29,11 +29,21 @@ from opsbackend.models import (
 NOBODY_THERE_YET = ("unassigned", "assigned", "en_route")
 
 
+# Bags owed an alert are read and raised this many at a time, each batch its own
+# transaction when the job drives them (jobs/definitions.py): in a burst the outbox
+# sender starts on the first batch's SMS while the scan raises the next.
+BAG_BATCH = 250
+
+
 @dataclass
 class ScanResult:
     examined: int = 0
     alerts_raised: int = 0
     messages_queued: int = 0
+    # Where a batched scan stopped: (due_at, id) of the last bag read, and whether
+    # bags may remain after it.
+    last: tuple | None = None
+    more: bool = False
 
     def count(self, raised: alerts.Raised | None) -> None:
         if raised is not None:
@@ -41,24 +51,35 @@ class ScanResult:
             self.messages_queued += raised.messages_queued
 
 
-def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_RULES):
+def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_RULES, *,
+              after: tuple | None = None, limit: int | None = None) -> ScanResult:
     """Missed bag changes (past due + grace) and bags at risk (due soon, nobody on site).
 
-    Everything about the due bags is read in a handful of queries, so a tick costs
-    what the due bags cost, not what the courses cost.
+    Everything about the due bags is read in a handful of queries and their alerts are
+    raised together, so a tick costs what the due bags cost, not what the courses cost.
+    With ``limit``, one batch: the bags after ``after`` (the previous batch's ``last``).
     """
     now = clock.now()
     result = ScanResult()
-    close_changed_bag_alerts(session, clock)
+    if after is None:
+        close_changed_bag_alerts(session, clock)
     # Only bags still owed an alert: a steady tick reads next to nothing.
     missed_raised = exists().where(Alert.bag_id == Bag.id, Alert.kind == "missed_bag_change")
     at_risk_raised = exists().where(Alert.bag_id == Bag.id, Alert.kind == "at_risk")
     owed = due_bags_query(now + rules.at_risk_lead).where(
-        ~missed_raised, or_(Bag.due_at <= now - rules.missed_bag_grace, ~at_risk_raised))
+        ~missed_raised, or_(Bag.due_at <= now - rules.missed_bag_grace, ~at_risk_raised)
+    ).order_by(None).order_by(Bag.due_at, Bag.id)
+    if after is not None:
+        owed = owed.where(or_(Bag.due_at > after[0], and_(Bag.due_at == after[0],
+                                                          Bag.id > after[1])))
+    if limit is not None:
+        owed = owed.limit(limit)
     bags = list(session.scalars(owed))
     if not bags:
         return result
+    result.last, result.more = (bags[-1].due_at, bags[-1].id), len(bags) == limit
     context = _BagContext.load(session, owed.subquery())
+    wanted, superseded = [], []
     for bag in bags:
         result.examined += 1
         course = context.courses[bag.course_id]
@@ -67,18 +88,22 @@ def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_
             continue  # the course ends with this bag: a disconnect, not a change, is due
         visit = context.visits.get(f"bag_change:{bag.course_id}:{bag.sequence}")
         if bag.due_at + rules.missed_bag_grace <= now:
-            kind = "missed_bag_change"
+            kind, condition_at = "missed_bag_change", bag.due_at + rules.missed_bag_grace
         elif visit is None or visit.status in NOBODY_THERE_YET:
-            kind = "at_risk"
+            kind, condition_at = "at_risk", max(bag.due_at - rules.at_risk_lead, bag.hung_at)
         else:
             continue
         if f"{kind}:bag:{bag.id}" in context.raised:
             continue
         if kind == "missed_bag_change" and f"at_risk:bag:{bag.id}" in context.open_at_risk:
-            alerts.resolve_where(session, clock, "superseded by a missed bag change alert",
-                                 Alert.dedupe_key == f"at_risk:bag:{bag.id}")
+            superseded.append(f"at_risk:bag:{bag.id}")
         patient = context.patients[course.patient_id]
-        result.count(_raise_for_bag(session, clock, kind, bag, course, patient, visit))
+        wanted.append(_bag_alert(kind, bag, course, patient, visit, condition_at))
+    if superseded:
+        alerts.resolve_where(session, clock, "superseded by a missed bag change alert",
+                             Alert.dedupe_key.in_(superseded))
+    for raised in alert_batches.raise_alerts(session, clock, wanted):
+        result.count(raised)
     return result
 
 
@@ -148,18 +173,22 @@ def scan_pump_alarms(session: Session, clock: Clock, rules: AlertRules = DEFAULT
         )
         .order_by(PumpReport.reported_at)
     ).all()
+    wanted = []
     for course_id in dict.fromkeys(report.course_id for report in stale):
         result.examined += 1
         alarm = unresolved_alarm(session, course_id)  # the alarm that opened the condition
         course = session.get(Course, course_id)
         patient = session.get(Patient, course.patient_id)
-        result.count(alerts.raise_alert(
-            session, clock, kind="pump_alarm_unresolved",
+        wanted.append(dict(
+            kind="pump_alarm_unresolved",
             dedupe_key=f"pump_alarm:{course_id}:{alarm.id}", site_id=patient.site_id,
             patient_id=patient.id, course_id=course_id, pump_report_id=alarm.id,
+            condition_at=alarm.reported_at + rules.pump_alarm_unresolved_after,
             summary=f"{patient.study_code}: pump alarm ({alarm.alarm_type}) unresolved since "
                     f"{alarm.reported_at.isoformat()}",
         ))
+    for raised in alert_batches.raise_alerts(session, clock, wanted):
+        result.count(raised)
     return result
 
 
@@ -195,28 +224,31 @@ def scan_unassigned_visits(
             Visit.window_end >= now,
         )
     ).all()
+    wanted = []
     for visit in soon:
         result.examined += 1
         patient = session.get(Patient, visit.patient_id)
         site = session.get(Site, patient.site_id)
-        result.count(alerts.raise_alert(
-            session, clock, kind="unassigned_visit", dedupe_key=f"unassigned_visit:{visit.id}",
+        wanted.append(dict(
+            kind="unassigned_visit", dedupe_key=f"unassigned_visit:{visit.id}",
             site_id=site.id, patient_id=patient.id, course_id=visit.course_id,
             bag_id=visit.bag_id, visit_id=visit.id, severity="medium",
+            condition_at=max(visit.window_start - rules.unassigned_visit_within,
+                             visit.created_at or now),
             summary=f"{patient.study_code}: V{visit.id} {visit.kind} starts "
                     f"{templates.local_time(visit.window_start, site.timezone)} with no unit",
         ))
+    for raised in alert_batches.raise_alerts(session, clock, wanted):
+        result.count(raised)
     return result
 
 
-def _raise_for_bag(session, clock, kind, bag, course, patient, visit):
+def _bag_alert(kind, bag, course, patient, visit, condition_at) -> dict:
     words = "missed" if kind == "missed_bag_change" else "at risk"
-    return alerts.raise_alert(
-        session, clock, kind=kind, dedupe_key=f"{kind}:bag:{bag.id}", site_id=patient.site_id,
+    return dict(
+        kind=kind, dedupe_key=f"{kind}:bag:{bag.id}", site_id=patient.site_id,
         patient_id=patient.id, course_id=course.id, bag_id=bag.id,
-        visit_id=visit.id if visit else None,
+        visit_id=visit.id if visit else None, condition_at=condition_at,
         summary=f"{patient.study_code}: bag {bag.sequence} change {words} "
                 f"(due {bag.due_at.isoformat()})",
     )
-
-

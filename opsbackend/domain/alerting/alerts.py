@@ -34,6 +34,7 @@ def raise_alert(
     session: Session, clock: Clock, *, kind: str, dedupe_key: str, site_id: int,
     summary: str, patient_id=None, course_id=None, bag_id=None, visit_id=None,
     pump_report_id=None, severity: str = "high", notify: bool = True,
+    condition_at: datetime | None = None,
 ) -> Raised | None:
     """Raise the alert and message its first rung; None when this cause already has one.
 
@@ -46,6 +47,7 @@ def raise_alert(
         kind=kind, dedupe_key=dedupe_key, site_id=site_id, patient_id=patient_id,
         course_id=course_id, bag_id=bag_id, visit_id=visit_id, pump_report_id=pump_report_id,
         summary=summary[:300], raised_at=now, severity=severity, escalation_step=0,
+        condition_at=condition_at,
     )
     try:
         with session.begin_nested():
@@ -142,13 +144,15 @@ def list_alerts(
     return paginate(session, stmt, page, page_size)
 
 
-def recipients(session: Session, alert: Alert, targets) -> list[tuple[str, str, int | None]]:
-    """(phone, language, nurse id) for each target of a rung; nobody twice."""
+def recipients(session: Session, alert: Alert, targets,
+               nurses_by_unit: dict | None = None) -> list[tuple[str, str, int | None]]:
+    """(phone, language, nurse id) for each target of a rung; nobody twice.
+    ``nurses_by_unit`` (unit id -> active nurses) spares a query per alert in a batch."""
     site = session.get(Site, alert.site_id)
     found: dict[str, tuple[str, str, int | None]] = {}
     for target in targets:
         if target == "nurse":
-            for nurse in _assigned_nurses(session, alert):
+            for nurse in _assigned_nurses(session, alert, nurses_by_unit):
                 found.setdefault(nurse.phone, (nurse.phone, nurse.language, nurse.id))
         elif target == "dispatcher" and site.dispatch_phone:
             found.setdefault(site.dispatch_phone, (site.dispatch_phone, "en", None))
@@ -159,23 +163,33 @@ def recipients(session: Session, alert: Alert, targets) -> list[tuple[str, str, 
 
 def _notify_rung(session, clock, alert: Alert, step: int) -> int:
     ladder = escalation.ladder_for(session, alert.site_id, alert.kind)
+    queued = outbox.queue_messages(session, clock, rung_messages(session, alert, ladder, step))
+    advance(alert, ladder, step, clock.now())
+    session.flush()
+    return len(queued)
+
+
+def rung_messages(session: Session, alert: Alert, ladder, step: int,
+                  nurses_by_unit: dict | None = None) -> list[dict]:
+    """The SMS of one rung (``outbox.queue_messages``' keywords), one per recipient."""
     rung = escalation.rung_at(ladder, step)
-    queued = 0
-    for phone, language, nurse_id in recipients(session, alert, rung.targets):
-        message = outbox.queue_message(
-            session, clock, to_phone=phone,
-            body=templates.render(f"alert.{alert.kind}", language,
-                                  **alert_values(session, alert, language)),
-            template=f"alert.{alert.kind}", language=language, purpose="safety",
-            nurse_id=nurse_id, alert_id=alert.id, course_id=alert.course_id,
-            visit_id=alert.visit_id, dedupe_key=f"alert:{alert.id}:step:{step}:{phone}",
-        )
-        queued += message is not None
+    return [
+        dict(to_phone=phone, template=f"alert.{alert.kind}", language=language,
+             body=templates.render(f"alert.{alert.kind}", language,
+                                   **alert_values(session, alert, language)),
+             purpose="safety", nurse_id=nurse_id, alert_id=alert.id,
+             course_id=alert.course_id, visit_id=alert.visit_id,
+             dedupe_key=f"alert:{alert.id}:step:{step}:{phone}")
+        for phone, language, nurse_id in recipients(session, alert, rung.targets,
+                                                    nurses_by_unit)
+    ]
+
+
+def advance(alert: Alert, ladder, step: int, now: datetime) -> None:
+    """The alert is at ``step``; the next rung is due after its own wait."""
     alert.escalation_step = step
     following = escalation.rung_at(ladder, step + 1)
-    alert.next_escalation_at = clock.now() + timedelta(minutes=following.after_minutes)
-    session.flush()
-    return queued
+    alert.next_escalation_at = now + timedelta(minutes=following.after_minutes)
 
 
 def alert_values(session: Session, alert: Alert, language: str = "en") -> dict:
@@ -202,10 +216,12 @@ def alert_values(session: Session, alert: Alert, language: str = "en") -> dict:
     }
 
 
-def _assigned_nurses(session: Session, alert: Alert) -> list[Nurse]:
+def _assigned_nurses(session: Session, alert: Alert, by_unit: dict | None) -> list[Nurse]:
     visit = session.get(Visit, alert.visit_id) if alert.visit_id else None
     if visit is None or visit.unit_id is None:
         return []
+    if by_unit is not None:
+        return by_unit.get(visit.unit_id, [])
     return list(session.scalars(
         select(Nurse).where(Nurse.unit_id == visit.unit_id, Nurse.active.is_(True))
     ))

@@ -32,6 +32,12 @@ FALLBACK_LADDER = (
     Rung(1, 10, ("dispatcher",)),
     Rung(2, 10, ("on_call",)),
 )
+# Kinds whose default ladder is their own, whatever a site set for every kind: a
+# stopped scheduler is the on-call phone's business first (nobody else is being
+# messaged about anything while it is down).
+OWN_LADDERS = {
+    "scheduler_down": (Rung(0, 0, ("on_call",)), Rung(1, 10, ("on_call", "dispatcher"))),
+}
 MIN_REPEAT_MINUTES = 5
 
 
@@ -64,14 +70,14 @@ def effective_ladder(rows, site_id: int | None, kind: str) -> Ladder:
     """The first configured ladder in precedence order among ``rows``, else the built-in one."""
     for of_site, of_kind, source in _PRECEDENCE:
         want_site, want_kind = (site_id if of_site else None), (kind if of_kind else None)
-        if of_site and site_id is None:
-            continue
+        if (of_site and site_id is None) or (kind in OWN_LADDERS and not of_kind):
+            continue  # a kind with a ladder of its own takes only ladders set for it
         chosen = [r for r in rows if r.site_id == want_site and r.alert_kind == want_kind]
         if chosen:
             rungs = tuple(Rung(r.step, r.after_minutes, tuple(r.targets))
                           for r in sorted(chosen, key=lambda r: r.step))
             return Ladder(site_id, kind, source, rungs)
-    return Ladder(site_id, kind, "built_in", FALLBACK_LADDER)
+    return Ladder(site_id, kind, "built_in", OWN_LADDERS.get(kind, FALLBACK_LADDER))
 
 
 def ladders_in_force(session: Session, scope: Scope, site_id: int | None = None,

@@ -61,6 +61,19 @@ def emit(session: Session, event_type: str, *, site_id: int | None, data: dict) 
     return len(wanted)
 
 
+def subscribed_sites(session: Session, event_type: str, site_ids) -> set[int]:
+    """Which of ``site_ids`` have an active subscription to ``event_type``: one query, so a
+    burst of a thousand alerts asks once rather than once per alert."""
+    return {
+        row.site_id for row in session.execute(
+            select(WebhookSubscription.site_id, WebhookSubscription.events).where(
+                WebhookSubscription.site_id.in_(set(site_ids)),
+                WebhookSubscription.status == "active")
+        )
+        if event_type in row.events
+    }
+
+
 def new_message_id() -> str:
     """The webhook-id: unique per message, the same on each of its retries."""
     return f"msg_{uuid.uuid4().hex}"

@@ -55,6 +55,8 @@ class SendSummary:
     suppressed: int = 0
     reaped: int = 0
     paused: bool = False
+    # The messages the provider took in this pass.
+    sent_ids: list[int] = field(default_factory=list)
 
 
 def queue_message(
@@ -63,24 +65,43 @@ def queue_message(
     nurse_id=None, visit_id=None, alert_id=None, course_id=None, dedupe_key: str | None = None,
 ) -> OutboundMessage | None:
     """Queue one SMS in the caller's transaction; None when ``dedupe_key`` was queued before."""
-    if dedupe_key is not None and session.scalars(
-        select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)
-    ).first() is not None:
-        return None
-    message = OutboundMessage(
-        to_phone=to_phone, body=body[:1600], template=template, language=language,
-        purpose=purpose, contact_id=contact.id if contact else None, nurse_id=nurse_id,
-        visit_id=visit_id, alert_id=alert_id, course_id=course_id, dedupe_key=dedupe_key,
-    )
-    if _opted_out(session, to_phone):
-        message.status, message.suppressed_reason = "suppressed", "opted_out"
-    elif purpose in QUIET_HOURS_PURPOSES and contact is not None:
-        # Quiet hours hold reminders until morning; safety alerts and news about a
-        # visit under way never wait.
-        message.next_attempt_at = quiet_hours_end(session, clock.now(), contact)
-    session.add(message)
+    queued = queue_messages(session, clock, [dict(
+        to_phone=to_phone, body=body, template=template, language=language, purpose=purpose,
+        contact=contact, nurse_id=nurse_id, visit_id=visit_id, alert_id=alert_id,
+        course_id=course_id, dedupe_key=dedupe_key)])
+    return queued[0] if queued else None
+
+
+def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list[OutboundMessage]:
+    """Queue many SMS (``queue_message``'s keywords each) in a few statements, whatever
+    their number: the burst of a scan that raised hundreds of alerts at once. Those whose
+    ``dedupe_key`` was queued before are left out."""
+    keys = [m["dedupe_key"] for m in messages if m.get("dedupe_key")]
+    taken = set(session.scalars(select(OutboundMessage.dedupe_key)
+                                .where(OutboundMessage.dedupe_key.in_(keys)))) if keys else set()
+    phones = {m["to_phone"] for m in messages}
+    opted_out = set(session.scalars(select(Contact.phone).where(
+        Contact.phone.in_(phones), Contact.opted_out.is_(True)))) if phones else set()
+    rows = []
+    for values in messages:
+        values = dict(values)
+        contact = values.pop("contact", None)
+        key = values.get("dedupe_key")
+        if key is not None and key in taken:
+            continue
+        taken.add(key)
+        message = OutboundMessage(**values | {"body": values["body"][:1600],
+                                              "contact_id": contact.id if contact else None})
+        if message.to_phone in opted_out:
+            message.status, message.suppressed_reason = "suppressed", "opted_out"
+        elif message.purpose in QUIET_HOURS_PURPOSES and contact is not None:
+            # Quiet hours hold reminders until morning; safety alerts and news about a
+            # visit under way never wait.
+            message.next_attempt_at = quiet_hours_end(session, clock.now(), contact)
+        rows.append(message)
+    session.add_all(rows)
     session.flush()
-    return message
+    return rows
 
 
 def quiet_hours_end(session: Session, now: datetime, contact: Contact) -> datetime | None:
@@ -95,16 +116,21 @@ def quiet_hours_end(session: Session, now: datetime, contact: Contact) -> dateti
 
 
 def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
-             max_attempts: int = MAX_ATTEMPTS, status_callback_base: str = "") -> SendSummary:
+             max_attempts: int = MAX_ATTEMPTS, status_callback_base: str = "",
+             only_ids: list[int] | None = None) -> SendSummary:
     """One pass: resolve stuck rows, then claim and send due messages, oldest first.
 
     The batch costs two transactions whatever its size: one claims it (and suppresses
     what should no longer go out), one records the provider's SIDs. A crash in between
     leaves rows ``sending``, which the reaper settles without sending them again.
+    ``only_ids``: just those messages, if due (the scheduler watch's, while no sender runs).
     """
     summary = SendSummary()
-    summary.reaped = reap_stuck(database, clock, provider)
-    batch = _claim(database, clock, batch_size, summary)
+    if only_ids is None:
+        summary.reaped = reap_stuck(database, clock, provider)
+    elif not only_ids:
+        return summary
+    batch = _claim(database, clock, batch_size, summary, only_ids)
     outcomes = _Outcomes()
     try:
         for position, message in enumerate(batch):
@@ -119,6 +145,7 @@ def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
     finally:
         # Also when the pass dies half-way: what went out is recorded, not left to the reaper.
         _record_outcomes(database, clock, outcomes)
+    summary.sent_ids = [message_id for message_id, _result in outcomes.sent]
     return summary
 
 
@@ -216,7 +243,8 @@ class _Claimed:
     body: str
 
 
-def _claim(database, clock: Clock, limit: int, summary: SendSummary) -> list[_Claimed]:
+def _claim(database, clock: Clock, limit: int, summary: SendSummary,
+           only_ids: list[int] | None = None) -> list[_Claimed]:
     """Mark up to ``limit`` due messages ``sending`` in one statement; those whose
     recipient has opted out or whose alert was closed meanwhile are suppressed instead."""
     now = clock.now()
@@ -231,6 +259,8 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary) -> list[_Cl
             .limit(limit)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite writers take turns
         )
+        if only_ids is not None:
+            due = due.where(OUTBOX.c.id.in_(only_ids))
         rows = session.execute(
             update(OUTBOX)
             # status again: a second sender's claim on SQLite finds nothing left to take.
@@ -375,12 +405,6 @@ def _provider_on_hold(session: Session, now: datetime) -> bool:
     ).first() is not None
 
 
-def _opted_out(session: Session, phone: str) -> bool:
-    return session.scalars(
-        select(Contact.id).where(Contact.phone == phone, Contact.opted_out.is_(True))
-    ).first() is not None
-
-
 def _site_timezone(session: Session, contact: Contact) -> str:
     patient = session.get(Patient, contact.patient_id)
     return session.get(Site, patient.site_id).timezone
@@ -390,3 +414,20 @@ def _inside(moment: time, start: time, end: time) -> bool:
     if start <= end:
         return start <= moment < end
     return moment >= start or moment < end  # quiet hours across midnight
+
+
+def queue_figures(session: Session, now: datetime) -> tuple[dict[str, int], float]:
+    """How many messages wait to go out (queued) or are being sent, by status, and how
+    long the oldest due one has waited, in seconds (since it became due: a reminder held
+    for quiet hours is not late)."""
+    depth = dict(session.execute(
+        select(OUTBOX.c.status, func.count()).where(OUTBOX.c.status.in_(("queued", "sending")))
+        .group_by(OUTBOX.c.status)
+    ).all())
+    oldest = session.scalar(
+        select(func.min(func.coalesce(OUTBOX.c.next_attempt_at, OUTBOX.c.created_at)))
+        .where(OUTBOX.c.status == "queued",
+               OUTBOX.c.next_attempt_at.is_(None) | (OUTBOX.c.next_attempt_at <= now))
+    )
+    return ({status: depth.get(status, 0) for status in ("queued", "sending")},
+            max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)

@@ -33,6 +33,14 @@ TEMPLATES = {
         "es": "ALERTA {alert_ref}: la visita {visit_code} de {study_code} empieza {start} y no "
               "tiene unidad. Responda ACK al asignarla.",
     },
+    "alert.scheduler_down": {
+        "en": "ALERT {alert_ref}: the opsbackend scheduler has stopped for 2+ minutes: missed "
+              "bag changes and pump alarms are NOT being watched. Check the servers now; "
+              "reply ACK when someone is on it.",
+        "es": "ALERTA {alert_ref}: el planificador de opsbackend lleva 2+ minutos detenido: "
+              "NO se vigilan cambios de bolsa ni alarmas de bomba. Revise los servidores; "
+              "responda ACK cuando alguien se encargue.",
+    },
     "alert.acknowledged": {
         "en": "Thanks. Alert {alert_ref} acknowledged; escalation stopped.",
         "es": "Gracias. Alerta {alert_ref} confirmada; se detuvo la escalada.",

@@ -1,0 +1,53 @@
+"""gunicorn's settings for ``opsbackend serve`` (make run, the benchmarks, the image):
+one file, read whatever starts the server. Each can be changed by an environment variable.
+
+workers = WEB_CONCURRENCY (default 2; ``--workers`` overrides it). Processes are what
+    use the cores (the GIL): about 2 per core for a database-bound app like this one.
+    Each keeps its own pool of at most 5+10 database connections (SQLAlchemy's
+    default), so workers x replicas x 15 must stay under PostgreSQL's max_connections.
+threads = WEB_THREADS (default 4): the gthread worker. A request mostly waits on
+    PostgreSQL; threads let a worker serve another meanwhile, keep idle keep-alive
+    connections without tying the worker up (the sync worker serves one connection at
+    a time, so a slow client or a proxy without buffering holds a whole worker), and
+    spread a burst of Twilio webhooks instead of queueing it behind one slow request.
+timeout = WEB_TIMEOUT (default 30 s): a worker whose main loop is silent this long is
+    killed and replaced. With threads it is not a per-request limit, it catches a
+    wedged worker; database calls have their own limits (connect timeout, pool).
+graceful_timeout (20 s): on SIGTERM (a deploy, ``docker compose stop``) requests in
+    flight finish; the compose file gives the container 30 s before SIGKILL.
+keepalive (75 s): behind a proxy that pools connections to us (nginx, a cloud load
+    balancer: 60 s idle is common), we must keep an idle connection open longer than
+    it does, or it may send a request down a connection we are closing (a 502).
+forwarded_allow_ips = FORWARDED_ALLOW_IPS (default: nobody). Which X-Forwarded-*
+    headers count is decided in one place, the app's ProxyFix, by TRUSTED_PROXIES (the
+    number of proxies in front). gunicorn itself trusts no peer's headers, so a request
+    that reaches it directly cannot claim https or another host; ProxyFix rebuilds the
+    URL Twilio signed from the proxy's X-Forwarded-Proto/Host (see README, "Running in
+    production"). Set it only if you move that decision to gunicorn.
+worker_tmp_dir (/dev/shm when it exists): the workers' heartbeat files live in memory;
+    on a container's overlay filesystem the heartbeat's fchmod can block a worker.
+control_socket_disable: no gunicornc socket. Its default path is one per user
+    ($HOME/.gunicorn/gunicorn.ctl), so two servers of one user (tests, benchmarks) would
+    fight over it; signals (TERM, HUP, TTIN/TTOU) do what we need.
+"""
+
+import os
+
+from opsbackend import metrics
+
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+threads = int(os.environ.get("WEB_THREADS") or 4)
+worker_class = "gthread"
+timeout = int(os.environ.get("WEB_TIMEOUT") or 30)
+graceful_timeout = 20
+keepalive = 75
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+control_socket_disable = True
+accesslog = None  # the app logs each request as one JSON line
+errorlog = "-"
+
+
+def child_exit(_server, worker):
+    """A dead worker's live gauges leave the metrics (prometheus multiprocess mode)."""
+    metrics.worker_exited(worker.pid)
