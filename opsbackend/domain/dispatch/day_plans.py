@@ -18,8 +18,9 @@ from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry.shifts import shift_intervals
 from opsbackend.models import DayPlan, Home, Patient, Site, Unit, UnitShiftException, Visit
-from opsbackend.routing import ortools_engine
-from opsbackend.routing.problem import Job, Problem, Vehicle, leave_just_in_time
+from opsbackend.routing import engines
+from opsbackend.routing.problem import Job, Problem, Vehicle
+from opsbackend.routing.timeline import leave_just_in_time
 
 PLANNED_STATUSES = ("unassigned", "assigned")
 
@@ -63,7 +64,7 @@ def plan_day(session: Session, clock: Clock, site_id: int, day: date, travel,
     matrix = [[int(min(s, unreachable)) for s in row] for row in travel.matrix(points, points)] \
         if points else []
     problem = Problem(vehicles, jobs, matrix, horizon=horizon)
-    solution = ortools_engine.solve(problem, seconds)
+    solution = engines.solve(problem, seconds)
     departures = leave_just_in_time(problem, solution)
     calls = {u.id: u.call_sign for u in units}
     routes = [
