@@ -174,7 +174,8 @@ def revoke_token(token_id):
 @click.option("--seconds", type=float, default=30, show_default=True,
               help="Time limit for the search (reading the file counts against it).")
 @click.option("--engine", type=click.Choice(sorted(ENGINES)), default=DEFAULT_ENGINE,
-              show_default=True, help="Routing engine (vroom needs pyvroom, a dev extra).")
+              show_default=True,
+              help="Routing engine (ortools and vroom come with the dev extra).")
 @click.option("--objective", type=click.Choice(OBJECTIVES), default="distance",
               show_default=True,
               help="distance: total distance only; fleet: vehicles first, then distance.")
@@ -184,9 +185,13 @@ def vrptw(file, seconds, engine, objective):
     With a solomon_best_known.json beside the file, the line also gives the best-known
     value for the objective and the gap to it.
     """
+    from opsbackend.routing.engines import EngineUnavailable
     from opsbackend.routing.solomon import best_known, solve_file
 
-    result = solve_file(file, seconds, engine=engine, objective=objective)
+    try:
+        result = solve_file(file, seconds, engine=engine, objective=objective)
+    except EngineUnavailable as unavailable:
+        raise click.ClickException(str(unavailable)) from unavailable
     result = {"engine": engine} | result
     known = best_known(file, objective)
     if known is not None:

@@ -38,8 +38,8 @@ def test_the_vrptw_command_prints_one_json_line():
     [line] = output.strip().splitlines()
     result = json.loads(line)
     assert set(result) == {"instance", "engine", "objective", "vehicles", "distance",
-                           "seconds", "unassigned", "best_known", "best_known_vehicles",
-                           "gap_pct"}
+                           "seconds", "cpu_seconds", "unassigned", "best_known",
+                           "best_known_vehicles", "gap_pct"}
     assert (result["instance"], result["engine"], result["objective"]) == \
         ("C201", "pyvrp", "distance")
     assert result["vehicles"] == 3 and result["unassigned"] == 0

@@ -3,8 +3,8 @@
 The same hand-made problems go to each engine by name; whatever comes back must be
 feasible: every visit starts inside its window after the travel and the previous
 service, on a unit with the skills, inside the unit's shift, from and back to the
-unit's own base, within its capacity. VROOM is optional: its cases are skipped
-when pyvroom is not installed.
+unit's own base, within its capacity. OR-Tools and VROOM are optional (the dev
+extra): their cases are skipped when they are not installed.
 """
 
 import importlib.util
@@ -17,9 +17,15 @@ from opsbackend.routing.problem import Job, Problem, Vehicle
 
 DATA = Path(__file__).parent / "bench" / "data"
 HOUR = 3600
-VROOM = pytest.param("vroom", marks=pytest.mark.skipif(
-    importlib.util.find_spec("vroom") is None, reason="pyvroom is not installed"))
-ENGINES = pytest.mark.parametrize("engine", ["pyvrp", "ortools", VROOM])
+
+
+def optional(engine, module):
+    return pytest.param(engine, marks=pytest.mark.skipif(
+        importlib.util.find_spec(module) is None, reason=f"{module} is not installed"))
+
+
+ENGINES = pytest.mark.parametrize(
+    "engine", ["pyvrp", optional("ortools", "ortools"), optional("vroom", "vroom")])
 
 
 def line_problem(jobs, vehicles, size=None):
@@ -289,3 +295,10 @@ def test_pyvrp_gives_the_same_plan_for_the_same_problem():
 def test_an_unknown_engine_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown routing engine 'gurobi'"):
         engines.solver("gurobi")
+
+
+def test_an_engine_whose_library_is_missing_says_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(engines.ENGINES, "absent", "opsbackend.routing.absent_engine")
+
+    with pytest.raises(engines.EngineUnavailable, match=r"dev extra: pip install"):
+        engines.solver("absent")

@@ -7,10 +7,11 @@ still on time (backward). If no place is free, one job of one route makes room:
 it comes out, the new job goes in, and the job taken out goes elsewhere in the
 same route (reordered; nobody changes unit) or to another vehicle (one job
 moved). Candidates rank by jobs moved to another vehicle, then jobs reordered,
-then the new job's start (it is urgent), then the travel cost added.
+then the new job's start (it is urgent), then the travel cost added. Only the
+winner is built; the others are judged from their numbers alone.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from opsbackend.routing.problem import Job, Problem, Vehicle
@@ -25,8 +26,8 @@ class Insertion:
     moved: dict[int, tuple[int, int]]  # job id -> (from vehicle, to vehicle)
     reordered: tuple[int, ...] = ()
 
-    def rank(self, cost: int) -> tuple:
-        return (len(self.moved), len(self.reordered), self.start, cost)
+
+Candidate = tuple[tuple, Callable[[], Insertion]]  # (rank, how to build it)
 
 
 def insert(problem: Problem, orders: dict[int, list[int]], job_id: int) -> Insertion | None:
@@ -35,11 +36,11 @@ def insert(problem: Problem, orders: dict[int, list[int]], job_id: int) -> Inser
     new = jobs[job_id]
     routes = [_Route(problem, vehicle, [jobs[j] for j in orders.get(vehicle.id, [])])
               for vehicle in problem.vehicles]
+    able = [route for route in routes if route.could_take(new)]
     for search in (_placed, _reordered, _moved):
-        found = [candidate for route in routes if new.skills <= route.vehicle.skills
-                 for candidate in search(problem, route, routes, new)]
+        found = [candidate for route in able for candidate in search(route, routes, new)]
         if found:
-            return min(found, key=lambda pair: pair[0].rank(pair[1]))[0]
+            return min(found, key=lambda candidate: candidate[0])[1]()
     return None
 
 
@@ -55,6 +56,12 @@ class _Route:
         return self.starts is not None and all(
             s <= late for s, late in zip(self.starts, self.latest, strict=True))
 
+    def could_take(self, job: Job) -> bool:
+        vehicle = self.vehicle
+        return (job.skills <= vehicle.skills and self.starts is not None
+                and vehicle.available_from <= job.window_end
+                and job.window_start + job.service <= vehicle.available_until)
+
     def without(self, position: int) -> "_Route":
         return _Route(self.problem, self.vehicle,
                       self.jobs[:position] + self.jobs[position + 1:])
@@ -63,57 +70,70 @@ class _Route:
         return _Route(self.problem, self.vehicle,
                       self.jobs[:position] + [job] + self.jobs[position:])
 
+    def node_before(self, position: int) -> int:
+        return self.jobs[position - 1].node if position else self.vehicle.start_node
+
+    def node_after(self, position: int) -> int:
+        return self.jobs[position].node if position < len(self.jobs) else self.vehicle.end_node
+
     def places(self, job: Job) -> Iterator[tuple[int, int, int]]:
         """(position, start, added cost) of every place where ``job`` fits."""
         vehicle, travel, cost = self.vehicle, self.problem.travel, self.problem.costs
-        if not job.skills <= vehicle.skills or self.starts is None:
+        if not self.could_take(job):
             return
         if vehicle.capacity is not None and self.load + job.demand > vehicle.capacity:
             return
-        before, free = vehicle.start_node, vehicle.available_from
+        free = vehicle.available_from
         for position in range(len(self.jobs) + 1):
             if position:
                 previous = self.jobs[position - 1]
-                before, free = previous.node, self.starts[position - 1] + previous.service
+                free = self.starts[position - 1] + previous.service
             if free > job.window_end:
                 return  # every later place is later still
+            before, after = self.node_before(position), self.node_after(position)
             start = max(job.window_start, free + travel[before][job.node])
-            done = start + job.service
-            if position < len(self.jobs):
-                after, latest = self.jobs[position].node, self.latest[position]
-            else:
-                after, latest = vehicle.end_node, vehicle.available_until
-            if start <= job.window_end and done + travel[job.node][after] <= latest:
+            latest = self.latest[position] if position < len(self.jobs) \
+                else vehicle.available_until
+            if start <= job.window_end and \
+                    start + job.service + travel[job.node][after] <= latest:
                 yield (position, start,
                        cost[before][job.node] + cost[job.node][after] - cost[before][after])
+
+    def removal_saving(self, position: int) -> int:
+        cost = self.problem.costs
+        before, job = self.node_before(position), self.jobs[position].node
+        after = self.node_after(position + 1)
+        return cost[before][job] + cost[job][after] - cost[before][after]
 
     def order(self) -> list[int]:
         return [job.id for job in self.jobs]
 
 
-def _placed(problem, route: _Route, routes, new: Job):
+def _placed(route: _Route, routes, new: Job) -> Iterator[Candidate]:
     for position, start, added in route.places(new):
-        yield Insertion(route.vehicle.id, start,
-                        {route.vehicle.id: route.with_job(position, new).order()}, {}), added
+        yield (0, 0, start, added), lambda p=position, s=start: Insertion(
+            route.vehicle.id, s, {route.vehicle.id: route.with_job(p, new).order()}, {})
 
 
-def _reordered(problem, route: _Route, routes, new: Job):
-    before = _route_cost(problem, route)
+def _reordered(route: _Route, routes, new: Job) -> Iterator[Candidate]:
     for k, out in enumerate(route.jobs):
         rest = route.without(k)
         if not rest.feasible:
             continue
-        for position, _start, _added in rest.places(new):
+        saving = route.removal_saving(k)
+        for position, start, added in rest.places(new):
             room = rest.with_job(position, new)
-            for back, _s, _a in room.places(out):
-                final = room.with_job(back, out)
-                start = final.starts[final.jobs.index(new)]
-                yield Insertion(route.vehicle.id, start, {route.vehicle.id: final.order()},
-                                {}, (out.id,)), _route_cost(problem, final) - before
+            for back, _s, added_back in room.places(out):
+                # Put back after the new job, it leaves the new job's start as it is.
+                start_new = start if back > position else _start_after(room, back, out,
+                                                                      position)
+                yield (0, 1, start_new, added + added_back - saving), \
+                    lambda r=room, b=back, o=out, s=start_new: Insertion(
+                        route.vehicle.id, s, {route.vehicle.id: r.with_job(b, o).order()},
+                        {}, (o.id,))
 
 
-def _moved(problem, route: _Route, routes, new: Job):
-    before = _route_cost(problem, route)
+def _moved(route: _Route, routes, new: Job) -> Iterator[Candidate]:
     for k, out in enumerate(route.jobs):
         rest = route.without(k)
         if not rest.feasible:
@@ -122,22 +142,29 @@ def _moved(problem, route: _Route, routes, new: Job):
         if best_new is None:
             continue
         # Where the job taken out goes changes nothing for the new one: its cheapest place.
-        elsewhere = min(((added, other, back) for other in routes if other is not route
-                         for back, _s, added in other.places(out)),
-                        key=lambda option: option[0], default=None)
+        elsewhere = min(((added, n, back) for n, other in enumerate(routes)
+                         if other is not route for back, _s, added in other.places(out)),
+                        default=None)
         if elsewhere is None:
             continue
-        moved_cost, other, back = elsewhere
-        position, start, _added = best_new
-        room = rest.with_job(position, new)
-        orders = {route.vehicle.id: room.order(),
-                  other.vehicle.id: other.with_job(back, out).order()}
-        yield Insertion(route.vehicle.id, start, orders,
-                        {out.id: (route.vehicle.id, other.vehicle.id)}), \
-            _route_cost(problem, room) - before + moved_cost
+        moved_cost, n, back = elsewhere
+        position, start, added = best_new
+        yield (1, 0, start, added + moved_cost - route.removal_saving(k)), \
+            lambda rest=rest, p=position, o=out, other=routes[n], b=back, s=start: Insertion(
+                route.vehicle.id, s,
+                {route.vehicle.id: rest.with_job(p, new).order(),
+                 other.vehicle.id: other.with_job(b, o).order()},
+                {o.id: (route.vehicle.id, other.vehicle.id)})
 
 
-def _route_cost(problem: Problem, route: _Route) -> int:
-    nodes = [route.vehicle.start_node] + [job.node for job in route.jobs] + \
-        [route.vehicle.end_node]
-    return sum(problem.costs[a][b] for a, b in zip(nodes, nodes[1:], strict=False))
+def _start_after(room: _Route, back: int, out: Job, index: int) -> int:
+    """When the job at ``index`` of ``room`` starts once ``out`` goes in before it, at
+    ``back``."""
+    travel = room.problem.travel
+    here = room.node_before(back)
+    free = room.starts[back - 1] + room.jobs[back - 1].service if back else \
+        room.vehicle.available_from
+    for job in [out, *room.jobs[back:index + 1]]:
+        start = max(job.window_start, free + travel[here][job.node])
+        free, here = start + job.service, job.node
+    return start

@@ -5,6 +5,7 @@ window cannot be reached from any start in time) and reported with that reason;
 the rest are disjunctions whose penalty outweighs any travel or vehicle
 (``problem.weights``), so a job the search cannot fit is dropped and reported,
 never the whole plan lost. The order found is timed by ``routing.timeline``.
+OR-Tools is optional (a dev dependency), like VROOM: a reference beside PyVRP.
 """
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2

@@ -1,14 +1,16 @@
 """A routing engine on VROOM (pyvroom, BSD-2), behind the same ``solve(problem, seconds)``.
 
 pyvroom is optional (a dev dependency): nothing imports this module unless asked
-for the "vroom" engine. Same problem in, same ``Solution`` out, same reasons for
-what cannot be done: the jobs nobody could ever do are found by the same
-pre-check, and whatever VROOM leaves unassigned gets the same "does not fit"
-reason. VROOM always serves as many jobs as it can first; under the fleet
+for the "vroom" engine (``engines.solver``). Same problem in, same ``Solution``
+out, same reasons for what cannot be done: the jobs nobody could ever do are
+found by the same pre-check, and whatever VROOM leaves unassigned gets the same
+"does not fit" reason. VROOM always serves as many jobs as it can first; under the fleet
 objective each vehicle used costs more than any travel (``problem.weights``).
 """
 
 from datetime import timedelta
+
+import vroom
 
 from opsbackend.routing.problem import Problem, Solution, impossible_jobs, weights
 from opsbackend.routing.timeline import solution_from_orders
@@ -18,8 +20,6 @@ THREADS = 2
 
 
 def solve(problem: Problem, seconds: float = 10) -> Solution:
-    import vroom  # optional dependency: imported only when this engine is used
-
     if not problem.vehicles:
         return Solution([], {job.id: "no units available" for job in problem.jobs})
     impossible = impossible_jobs(problem)

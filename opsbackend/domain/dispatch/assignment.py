@@ -90,7 +90,8 @@ def book(session: Session, clock: Clock, visit: Visit, unit: Unit, eta: datetime
     the family; the visit's "unassigned" alert is resolved.
     """
     moved = visit.eta is not None and visit.eta != eta
-    if visit.unit_id != unit.id or visit.status != "assigned":
+    was_assigned = visit.status == "assigned"
+    if visit.unit_id != unit.id or not was_assigned:
         visit.unit_id = unit.id
         visit.status = "assigned"
         visit.assigned_at = clock.now()
@@ -98,8 +99,9 @@ def book(session: Session, clock: Clock, visit: Visit, unit: Unit, eta: datetime
     session.flush()
     if moved:  # a reassignment that moves the time: the family is told
         family_notices.visit_changed(session, clock, visit)
-    alerts.resolve_where(session, clock, f"assigned to {unit.call_sign}",
-                         Alert.kind == "unassigned_visit", Alert.visit_id == visit.id)
+    if not was_assigned:  # an assigned visit's alert was resolved when it was assigned
+        alerts.resolve_where(session, clock, f"assigned to {unit.call_sign}",
+                             Alert.kind == "unassigned_visit", Alert.visit_id == visit.id)
     return visit
 
 

@@ -25,7 +25,6 @@ from opsbackend.routing.timeline import leave_just_in_time
 
 PLANNED_STATUSES = ("unassigned", "assigned")
 BOOKED_STATUSES = ("assigned", "en_route", "on_site")
-WINDOW_CLOSED = "its window closed before now"
 
 
 def plan_day(session: Session, clock: Clock, site_id: int, day: date, travel,
@@ -98,7 +97,7 @@ def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:
         visit = session.get(Visit, left["visit_id"], with_for_update=True)
         # The plan found no room for it: still booked, it would clash with the planned
         # routes. Unassigned, it raises its alert like any visit nobody took.
-        if visit.status == "assigned" and left["reason"] != WINDOW_CLOSED:
+        if visit.status == "assigned" and left["reason"] != day_problem.WINDOW_CLOSED:
             assignment.unassign(session, clock, visit.id)
     plan.status = "applied"
     plan.applied_at = clock.now()

@@ -20,13 +20,14 @@ from sqlmodel import Session
 
 from opsbackend.domain.dispatch.assignment import WORKING_STATUSES
 from opsbackend.domain.errors import Invalid
-from opsbackend.domain.registry.shifts import shift_intervals
+from opsbackend.domain.registry.shifts import shift_at_or_after, shift_intervals
 from opsbackend.models import Home, Patient, Site, Unit, UnitShiftException, Visit
 from opsbackend.routing.problem import Job, Problem, Vehicle
 
 # A reported position older than this says little about where the van is now.
 FRESH_POSITION = timedelta(minutes=30)
 UNDER_WAY = ("en_route", "on_site")
+WINDOW_CLOSED = "its window closed before now"
 
 
 @dataclass(frozen=True)
@@ -64,65 +65,90 @@ def day_bounds(site: Site, day: date) -> tuple[datetime, datetime]:
     return origin, origin + timedelta(days=1)
 
 
-def build(session: Session, now: datetime, site: Site, day: date, visits: list[Visit],
+def build(session: Session, now: datetime, site: Site, day: date, visits: list,
           travel, objective: str) -> DayProblem:
     origin, until = day_bounds(site, day)
     if now >= until:
         raise Invalid(f"{day.isoformat()} is over at {site.code}; plan today or a later day",
                       field="day")
-    planned_from = max(origin, now)
     units = session.scalars(select(Unit).where(
         Unit.site_id == site.id, Unit.status.in_(WORKING_STATUSES)).order_by(Unit.id)).all()
     under_way = _under_way(session, [u.id for u in units]) if now >= origin else {}
-    homes = _homes(session, [v.patient_id for v in [*visits, *under_way.values()]])
+    builder = _Builder(DayProblem(site, day, origin, max(origin, now), None, {}), now, travel,
+                       _homes(session, [v.patient_id for v in [*visits, *under_way.values()]]))
     exceptions = _exceptions(session, [u.id for u in units], day)
-    points, legs, vehicles, off_shift = [], {}, [], []
-    day_problem = DayProblem(site, day, origin, planned_from, None, legs)
-
-    def node(point) -> int:
-        points.append(point)
-        return len(points) - 1
-
+    vehicles = []
     for unit in units:
         stretches = [s for s in shift_intervals(unit, exceptions.get(unit.id, []), site.timezone,
-                                                origin, until) if s[1] > planned_from]
-        if not stretches:
-            off_shift.append(unit)
-        base = node((unit.base_lat, unit.base_lon))
+                                                origin, until) if s[1] > builder.day.planned_from]
+        mine = builder.vehicles(unit, stretches, under_way.get(unit.id), first_id=len(vehicles))
+        if not mine:
+            builder.day.units_off_shift.append(unit)
+        vehicles += mine
+    jobs = [job for job in (builder.job(visit) for visit in visits) if job is not None]
+    builder.day.problem = _problem(vehicles, jobs, builder.points, travel, objective)
+    return builder.day
+
+
+class _Builder:
+    """Nodes, vehicles and jobs of one day problem, in seconds from its midnight."""
+
+    def __init__(self, day: DayProblem, now: datetime, travel, homes):
+        self.day, self.now, self.travel, self.homes = day, now, travel, homes
+        self.points: list[tuple[float, float]] = []
+
+    def node(self, point) -> int:
+        self.points.append(point)
+        return len(self.points) - 1
+
+    def vehicles(self, unit: Unit, stretches, busy: Visit | None, first_id: int) -> list:
+        """One vehicle a shift; on the shift that covers now, it sets off from where it is."""
+        day, vehicles = self.day, []
+        base = self.node((unit.base_lat, unit.base_lon))
+        current = shift_at_or_after(stretches, self.now)
         for opens, closes in stretches:
-            start, ready, leg = base, max(opens, planned_from), Leg(
-                unit.id, unit.call_sign, opens, closes, "base")
-            if opens <= now < closes:  # the shift it is on now: it sets off from where it is
-                point, ready, starts_from, after = _where_now(unit, under_way.get(unit.id),
-                                                              homes, now, travel)
-                ready = max(ready, planned_from)
-                if point is not None:
-                    start = node(point)
-                    leg = Leg(unit.id, unit.call_sign, opens, closes, starts_from, after)
-            legs[len(vehicles)] = leg
-            vehicles.append(Vehicle(len(vehicles), start, base, day_problem.seconds(ready),
-                                    day_problem.seconds(closes), frozenset(unit.skills)))
-    jobs = []
-    for visit in visits:
-        point = homes.get(visit.patient_id)
-        opens = max(visit.window_start, planned_from)
+            start, ready, starts_from, after = base, max(opens, day.planned_from), "base", None
+            if (opens, closes) == current and opens <= self.now:
+                point, ready, starts_from, after = _where_now(unit, busy, self.homes, self.now,
+                                                              self.travel)
+                ready = max(ready, day.planned_from)
+                start = base if point is None else self.node(point)
+            if ready >= closes:
+                continue  # busy until the shift ends
+            vehicle_id = first_id + len(vehicles)
+            day.legs[vehicle_id] = Leg(unit.id, unit.call_sign, opens, closes, starts_from,
+                                       after)
+            vehicles.append(Vehicle(vehicle_id, start, base, day.seconds(ready),
+                                    day.seconds(closes), frozenset(unit.skills)))
+        return vehicles
+
+    def job(self, visit) -> Job | None:
+        """The visit as a job from now on; None, with the reason kept, when it cannot be."""
+        point = self.homes.get(visit.patient_id)
+        opens = max(visit.window_start, self.day.planned_from)
         if point is None:
-            day_problem.left_out[visit.id] = "the home has no coordinates"
+            self.day.left_out[visit.id] = "the home has no coordinates"
         elif opens > visit.window_end:
-            day_problem.left_out[visit.id] = "its window closed before now"
+            self.day.left_out[visit.id] = WINDOW_CLOSED
         else:
-            jobs.append(Job(visit.id, node(point), day_problem.seconds(opens),
-                            day_problem.seconds(visit.window_end), visit.service_minutes * 60,
-                            frozenset(visit.required_skills)))
-    day_problem.problem = _problem(vehicles, jobs, points, travel, objective)
-    day_problem.units_off_shift = off_shift
-    return day_problem
+            return Job(visit.id, self.node(point), self.day.seconds(opens),
+                       self.day.seconds(visit.window_end), visit.service_minutes * 60,
+                       frozenset(visit.required_skills))
+        return None
 
 
-def visits_of_day(session: Session, site: Site, day: date, statuses) -> list[Visit]:
+# What a day problem reads of a visit: rows, not ORM objects (a day may hold hundreds).
+VISIT_COLUMNS = (Visit.id, Visit.patient_id, Visit.status, Visit.unit_id, Visit.eta,
+                 Visit.window_start, Visit.window_end, Visit.service_minutes,
+                 Visit.required_skills)
+
+
+def visits_of_day(session: Session, site: Site, day: date, statuses) -> list:
+    """The site's visits in these statuses whose window opens that (local) day, as rows
+    with the attributes of ``VISIT_COLUMNS``."""
     origin, until = day_bounds(site, day)
-    return list(session.scalars(
-        select(Visit).join(Patient, Patient.id == Visit.patient_id)
+    return list(session.execute(
+        select(*VISIT_COLUMNS).join(Patient, Patient.id == Visit.patient_id)
         .where(Patient.site_id == site.id, Visit.status.in_(statuses),
                Visit.window_start >= origin, Visit.window_start < until)
         .order_by(Visit.window_start, Visit.id)))

@@ -60,14 +60,15 @@ def insert_visit(session: Session, clock: Clock, scope: Scope, plan_id: int, vis
         raise Conflict(f"V{visit.id} cannot be fitted: {_why(day, visit.id)}",
                        field="visit_id")
     result = Inserted(plan, visit, units[day.legs[found.vehicle_id].unit_id])
-    routes = []
-    for vehicle_id, order in found.orders.items():
-        vehicle = day.problem.vehicles[vehicle_id]
-        route = timed_route(day.problem, vehicle, order).route
-        routes.append(route)
-        unit = units[day.legs[vehicle_id].unit_id]
+    routes = [timed_route(day.problem, day.problem.vehicles[vehicle_id], order).route
+              for vehicle_id, order in found.orders.items()]
+    others = {v.id: v for v in session.scalars(select(Visit).where(
+        Visit.id.in_([s.job_id for r in routes for s in r.stops if s.job_id != visit.id]))
+        .with_for_update())} | {visit.id: visit}
+    for route in routes:
+        unit = units[day.legs[route.vehicle_id].unit_id]
         for stop in route.stops:
-            _book(session, clock, result, unit, stop.job_id, day.moment(stop.start))
+            _book(session, clock, result, unit, others[stop.job_id], day.moment(stop.start))
     _update_plan(plan, day, routes, found, result)
     session.flush()
     return result
@@ -118,12 +119,10 @@ def _why(day, visit_id: int) -> str:
                   "again")
 
 
-def _book(session, clock, result: Inserted, unit: Unit, visit_id: int, eta: datetime) -> None:
-    visit = result.visit if visit_id == result.visit.id else \
-        session.get(Visit, visit_id, with_for_update=True)
-    if visit_id != result.visit.id and visit.unit_id == unit.id and visit.eta == eta:
-        return
-    if visit_id != result.visit.id:
+def _book(session, clock, result: Inserted, unit: Unit, visit: Visit, eta: datetime) -> None:
+    if visit is not result.visit:
+        if visit.unit_id == unit.id and visit.eta == eta:
+            return
         if visit.unit_id != unit.id:
             result.moved.append({"visit_id": visit.id, "from_unit_id": visit.unit_id,
                                  "to_unit_id": unit.id})
