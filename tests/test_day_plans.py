@@ -28,7 +28,7 @@ def setup_day(factory, database):
     return site, units, visits
 
 
-def plan(client, auth, site, seconds=2):
+def plan(client, auth, site, seconds=1):
     return client.post("/api/v1/plans", json={"site_id": site.id, "day": "2026-03-02",
                                               "seconds": seconds},
                        headers=auth("dispatcher"))
@@ -137,7 +137,7 @@ def at(hour, minute=0):
 
 def plan_now(database, clock, site, **options):
     with database.transaction() as session:
-        return day_plans.plan_day(session, clock, site.id, DAY, StraightLine(), seconds=1,
+        return day_plans.plan_day(session, clock, site.id, DAY, StraightLine(), seconds=0.5,
                                   **options)
 
 

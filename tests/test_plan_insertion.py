@@ -15,7 +15,7 @@ EVERYWHERE = Scope.everything()
 
 def applied_plan(database, clock, site):
     with database.transaction() as session:
-        plan = day_plans.plan_day(session, clock, site.id, DAY, StraightLine(), seconds=1)
+        plan = day_plans.plan_day(session, clock, site.id, DAY, StraightLine(), seconds=0.5)
         day_plans.apply_plan(session, clock, plan.id, StraightLine())
         return plan
 
@@ -102,7 +102,7 @@ def test_only_an_applied_plan_of_the_callers_sites_takes_visits(day, factory, da
     urgent = visit_at(factory, database, site, 34.02, -118.0, at(9, 30))
     elsewhere = visit_at(factory, database, factory.site(), 34.02, -118.0, at(9, 30))
     with database.transaction() as session:
-        preview = day_plans.plan_day(session, clock, site.id, DAY, StraightLine(), seconds=1)
+        preview = day_plans.plan_day(session, clock, site.id, DAY, StraightLine(), seconds=0.5)
 
     with pytest.raises(NotFound):
         insert(database, clock, plan, urgent, scope=Scope("dispatcher", frozenset({-1})))
