@@ -8,9 +8,12 @@ held to the same feasibility tests. Modules load on first use.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from importlib import import_module
 
-from opsbackend.routing.problem import Problem, Solution
+from opsbackend.routing.problem import Problem, Solution, impossible_jobs
+from opsbackend.routing.timeline import solution_from_orders
 
 DEFAULT_ENGINE = "pyvrp"
 ENGINES = {"pyvrp": "opsbackend.routing.pyvrp_engine",
@@ -28,7 +31,7 @@ def solver(name: str = DEFAULT_ENGINE) -> Solver:
     if name not in ENGINES:
         raise ValueError(f"unknown routing engine {name!r}; known: {', '.join(ENGINES)}")
     try:
-        return import_module(ENGINES[name]).solve
+        return partial(_screened, import_module(ENGINES[name]).solve)
     except ModuleNotFoundError as missing:
         raise EngineUnavailable(f"the {name} engine needs {missing.name}, which comes with "
                                 "the dev extra: pip install -e '.[dev]'") from missing
@@ -36,3 +39,17 @@ def solver(name: str = DEFAULT_ENGINE) -> Solver:
 
 def solve(problem: Problem, seconds: float = 10, engine: str = DEFAULT_ENGINE) -> Solution:
     return solver(engine)(problem, seconds)
+
+
+def _screened(engine_solve: Solver, problem: Problem, seconds: float) -> Solution:
+    """What every engine shares: no units or nothing possible is an answer, not a search;
+    jobs no unit could ever do are left out before the search, with their reason."""
+    if not problem.vehicles:
+        return Solution([], {job.id: "no units available" for job in problem.jobs})
+    impossible = impossible_jobs(problem)
+    possible = [job for job in problem.jobs if job.id not in impossible]
+    if not possible:
+        return solution_from_orders(problem, {}, impossible)
+    solution = engine_solve(replace(problem, jobs=possible), seconds)
+    solution.unassigned = impossible | solution.unassigned
+    return solution

@@ -1,26 +1,20 @@
 """A routing engine on Google OR-Tools: hard time windows, skills and shifts as constraints.
 
-Jobs nobody can do are found before the search (no vehicle has the skills, or the
-window cannot be reached from any start in time) and reported with that reason;
-the rest are disjunctions whose penalty outweighs any travel or vehicle
-(``problem.weights``), so a job the search cannot fit is dropped and reported,
-never the whole plan lost. The order found is timed by ``routing.timeline``.
+Jobs nobody can do never get here (``engines.solver`` screens them out with
+their reason); each job is a disjunction whose penalty outweighs any travel or
+vehicle (``problem.weights``), so a job the search cannot fit is dropped and
+reported, never the whole plan lost. The order found is timed by ``routing.timeline``.
 OR-Tools is optional (a dev dependency), like VROOM: a reference beside PyVRP.
 """
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from opsbackend.routing.problem import Problem, Solution, impossible_jobs, weights
+from opsbackend.routing.problem import Problem, Solution, weights
 from opsbackend.routing.timeline import solution_from_orders
 
 
 def solve(problem: Problem, seconds: float = 10) -> Solution:
-    if not problem.vehicles:
-        return Solution([], {job.id: "no units available" for job in problem.jobs})
-    impossible = impossible_jobs(problem)
-    jobs = [job for job in problem.jobs if job.id not in impossible]
-    if not jobs:
-        return solution_from_orders(problem, {}, impossible)
+    jobs = problem.jobs
     weight = weights(problem)
     # Solver nodes: every vehicle's start and end, then the jobs.
     nodes = [v.start_node for v in problem.vehicles] + [v.end_node for v in problem.vehicles]
@@ -60,8 +54,7 @@ def solve(problem: Problem, seconds: float = 10) -> Solution:
     parameters.time_limit.FromMilliseconds(int(seconds * 1000))
     assignment = routing.SolveWithParameters(parameters)
     if assignment is None:
-        unassigned = impossible | {job.id: "no feasible plan found in the time limit"
-                                   for job in jobs}
+        unassigned = {job.id: "no feasible plan found in the time limit" for job in jobs}
         solution = solution_from_orders(problem, {}, unassigned)
         solution.status = "no_solution"
         return solution
@@ -72,7 +65,7 @@ def solve(problem: Problem, seconds: float = 10) -> Solution:
             order.append(jobs[manager.IndexToNode(index) - 2 * count].id)
             index = assignment.Value(routing.NextVar(index))
         orders[vehicle.id] = order
-    return solution_from_orders(problem, orders, impossible,
+    return solution_from_orders(problem, orders, {},
                                 objective=assignment.ObjectiveValue())
 
 

@@ -41,7 +41,7 @@ from pyvrp import VehicleType as PyvrpVehicleType
 from pyvrp import solve as pyvrp_solve
 from pyvrp.exceptions import PenaltyBoundWarning
 
-from opsbackend.routing.problem import Job, Problem, Solution, Vehicle, impossible_jobs, weights
+from opsbackend.routing.problem import Problem, Solution, Vehicle, weights
 from opsbackend.routing.timeline import solution_from_orders
 
 SEED = 1
@@ -53,13 +53,7 @@ INFEASIBLE = np.iinfo(np.int64).max  # PyVRP's cost of an infeasible solution
 
 def solve(problem: Problem, seconds: float = 10) -> Solution:
     deadline = time.perf_counter() + seconds - min(READING_RESERVE, seconds / 20)
-    if not problem.vehicles:
-        return Solution([], {job.id: "no units available" for job in problem.jobs})
-    impossible = impossible_jobs(problem)
-    jobs = [job for job in problem.jobs if job.id not in impossible]
-    if not jobs:
-        return solution_from_orders(problem, {}, impossible)
-    model = _Model(problem, jobs)
+    model = _Model(problem)  # every job possible, every one screened by engines.solver
     started = time.perf_counter()
     switch = started + (deadline - started) * ALL_REQUIRED_SHARE
     result = _search(model.data(required=True), _Clock(deadline, give_up_at=switch))
@@ -69,21 +63,21 @@ def solve(problem: Problem, seconds: float = 10) -> Solution:
         result = _search(optional, _Clock(deadline), start=_carry(optional, best))
         best = result.best
     orders = model.orders(best)
-    return solution_from_orders(problem, orders, impossible,
+    return solution_from_orders(problem, orders, {},
                                 objective=int(best.distance_cost() + best.fixed_vehicle_cost()))
 
 
 class _Model:
     """The problem in PyVRP's terms, and the way back from PyVRP's routes to job ids."""
 
-    def __init__(self, problem: Problem, jobs: list[Job]):
-        self.problem, self.jobs = problem, jobs
+    def __init__(self, problem: Problem):
+        self.problem, self.jobs = problem, problem.jobs
         weight = weights(problem)
         self.job_weight = weight.job
         depot_nodes = sorted({v.start_node for v in problem.vehicles}
                              | {v.end_node for v in problem.vehicles})
         self.depot_of = {node: n for n, node in enumerate(depot_nodes)}
-        self.nodes = depot_nodes + [job.node for job in jobs]  # location index -> node
+        self.nodes = depot_nodes + [job.node for job in self.jobs]  # location -> node
         self.skill_sets = sorted({v.skills for v in problem.vehicles}, key=sorted)
         self.capacities = any(v.capacity is not None for v in problem.vehicles)
         self.types, self.members = self._vehicle_types(problem, weight.vehicle)

@@ -2,9 +2,9 @@
 
 pyvroom is optional (a dev dependency): nothing imports this module unless asked
 for the "vroom" engine (``engines.solver``). Same problem in, same ``Solution``
-out, same reasons for what cannot be done: the jobs nobody could ever do are
-found by the same pre-check, and whatever VROOM leaves unassigned gets the same
-"does not fit" reason. VROOM always serves as many jobs as it can first; under the fleet
+out, same reasons for what cannot be done: whatever VROOM leaves unassigned gets
+the same "does not fit" reason (``engines.solver`` has screened out the jobs
+nobody could ever do). VROOM always serves as many jobs as it can first; under the fleet
 objective each vehicle used costs more than any travel (``problem.weights``).
 """
 
@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import vroom
 
-from opsbackend.routing.problem import Problem, Solution, impossible_jobs, weights
+from opsbackend.routing.problem import Problem, Solution, weights
 from opsbackend.routing.timeline import solution_from_orders
 
 EXPLORATION_LEVEL = 5  # VROOM's deepest search; its published Solomon figures use it
@@ -20,12 +20,7 @@ THREADS = 2
 
 
 def solve(problem: Problem, seconds: float = 10) -> Solution:
-    if not problem.vehicles:
-        return Solution([], {job.id: "no units available" for job in problem.jobs})
-    impossible = impossible_jobs(problem)
-    jobs = [job for job in problem.jobs if job.id not in impossible]
-    if not jobs:
-        return solution_from_orders(problem, {}, impossible)
+    jobs = problem.jobs
 
     skill_ids = _skill_ids(problem)
     solver_input = vroom.Input()
@@ -56,7 +51,7 @@ def solve(problem: Problem, seconds: float = 10) -> Solution:
     for route in answer.get("routes", []):
         orders[problem.vehicles[route["vehicle"]].id] = [
             jobs[step["id"]].id for step in route["steps"] if step["type"] == "job"]
-    return solution_from_orders(problem, orders, impossible,
+    return solution_from_orders(problem, orders, {},
                                 objective=answer.get("summary", {}).get("cost", 0))
 
 
