@@ -186,7 +186,7 @@ def vrptw(file, seconds, engine, objective):
     value for the objective and the gap to it.
     """
     from opsbackend.routing.engines import EngineUnavailable
-    from opsbackend.routing.solomon import best_known, solve_file
+    from opsbackend.routing.solomon import best_known, gap_pct, solve_file
 
     try:
         result = solve_file(file, seconds, engine=engine, objective=objective)
@@ -196,6 +196,5 @@ def vrptw(file, seconds, engine, objective):
     known = best_known(file, objective)
     if known is not None:
         result |= {"best_known": known["distance"], "best_known_vehicles": known["vehicles"],
-                   "gap_pct": round((result["distance"] - known["distance"])
-                                    / known["distance"] * 100, 2)}
+                   "gap_pct": gap_pct(result["distance"], known["distance"])}
     click.echo(json.dumps(result))

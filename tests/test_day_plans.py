@@ -7,7 +7,7 @@ from sqlalchemy import select
 from opsbackend.domain.dispatch import assignment, day_plans
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.registry import units
-from opsbackend.models import Visit
+from opsbackend.models import Home, Visit
 from tests.test_dispatch import ALL_WEEK_DAYS, MONDAY, StraightLine, visit_at
 
 
@@ -314,3 +314,24 @@ def test_applying_books_the_planned_times_and_frees_what_found_no_room(factory, 
         freed = session.get(Visit, left["visit_id"])
         assert booked.status == "assigned" and booked.eta == at(9)
         assert (freed.status, freed.unit_id) == ("unassigned", None)
+
+
+def test_applying_leaves_a_visit_left_out_for_its_own_reasons_as_it_was(factory, database,
+                                                                         clock):
+    site = factory.site()
+    unit = factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, shifts=ALL_WEEK_DAYS)
+    visit_at(factory, database, site, 34.0, -118.0, at(9))
+    unplaceable = visit_at(factory, database, site, 34.0, -118.0, at(11))
+    set_visit(database, unplaceable, status="assigned", unit_id=unit.id)
+    with database.transaction() as session:  # booked by hand; then the address lost its fix
+        home = session.scalars(select(Home).where(Home.patient_id == unplaceable.patient_id)).one()
+        home.lat = home.lon = None
+    plan = plan_now(database, clock, site)
+
+    with database.transaction() as session:
+        day_plans.apply_plan(session, clock, plan.id, StraightLine())
+
+    assert plan.routes["unassigned"] == [{"visit_id": unplaceable.id,
+                                          "reason": "the home has no coordinates"}]
+    with database.new_session() as session:
+        assert session.get(Visit, unplaceable.id).unit_id == unit.id

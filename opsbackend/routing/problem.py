@@ -80,12 +80,15 @@ class Solution:
         return sum(1 for route in self.routes if route.stops)
 
 
+NO_ROOM = "does not fit any unit's day"
+
+
 def not_fitting(problem: Problem) -> str:
     """Why a job the search left out was left out (the engines cannot say which limit bit)."""
     limits = "time windows, shifts, travel"
     if any(vehicle.capacity is not None for vehicle in problem.vehicles):
         limits += ", capacity"
-    return f"does not fit any unit's day ({limits})"
+    return f"{NO_ROOM} ({limits})"
 
 
 def impossible_jobs(problem: Problem) -> dict[int, str]:

@@ -87,6 +87,11 @@ def solve_file(path: str | Path, seconds: float, engine: str = engines.DEFAULT_E
             "unassigned": len(solution.unassigned)}
 
 
+def gap_pct(distance: float, best: float) -> float:
+    """How far above the best-known value, in per cent of it."""
+    return round((distance - best) / best * 100, 2)
+
+
 def best_known(path: str | Path, objective: str = "distance") -> dict | None:
     """The published best for the instance and objective, from solomon_best_known.json beside it.
 

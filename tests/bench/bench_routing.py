@@ -56,8 +56,8 @@ def solomon_rows(data: Path, names: list[str], engine: str, seconds: float) -> l
     for name in names:
         result = solomon.solve_file(data / f"{name}.txt", seconds, engine=engine)
         known = best[f"{name}_distance"]
-        gap = (result["distance"] - known["distance"]) / known["distance"] * 100
-        rows.append(result | {"engine": engine, "gap_pct": round(gap, 2),
+        rows.append(result | {"engine": engine,
+                              "gap_pct": solomon.gap_pct(result["distance"], known["distance"]),
                               "bks": known["distance"], "bks_vehicles": known["vehicles"]})
     return rows
 
@@ -133,10 +133,11 @@ def plan_once(day, seconds: float, engine: str) -> dict:
 
 def insert_benchmark(day, plan_id: int, count: int) -> dict:
     urgent = day_scenario.add_urgent_visits(day, count)
-    timings, reading, outcomes = [], [], {"placed": 0, "moved": 0, "refused": 0}
+    timings, cpu, reading = [], [], []
+    outcomes = {"placed": 0, "moved": 0, "refused": 0}
     for visit_id in urgent:
         with day.database.new_session(actor="bench") as session:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             try:
                 inserted = plan_insertion.insert_visit(session, day.clock, Scope.everything(),
                                                        plan_id, visit_id, day.travel)
@@ -144,11 +145,15 @@ def insert_benchmark(day, plan_id: int, count: int) -> dict:
             except Conflict:
                 outcome = "refused"
             timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
             outcomes[outcome] += 1
             session.rollback()
             reading.append(read_day_ms(session, day))
     return {"p50_ms": round(statistics.median(timings), 1),
             "p99_ms": round(day_scenario.percentile(timings, 0.99), 1),
+            # This process's own processor time (the database server's is not in it).
+            "cpu_p50_ms": round(statistics.median(cpu), 1),
+            "cpu_p99_ms": round(day_scenario.percentile(cpu, 0.99), 1),
             "read_day_p50_ms": round(statistics.median(reading), 1), **outcomes}
 
 

@@ -20,7 +20,7 @@ from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import DayPlan, Site, Unit, Visit
 from opsbackend.routing import engines
-from opsbackend.routing.problem import Solution
+from opsbackend.routing.problem import NO_ROOM, Solution
 from opsbackend.routing.timeline import leave_just_in_time
 
 PLANNED_STATUSES = ("unassigned", "assigned")
@@ -94,10 +94,12 @@ def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:
                            "the day again", field="status")
         assignment.book(session, clock, visit, units[unit_id], datetime.fromisoformat(start))
     for left in plan.routes["unassigned"]:
+        if not left["reason"].startswith(NO_ROOM):
+            continue  # left out for its own reasons (no coordinates, skills): as it was
         visit = session.get(Visit, left["visit_id"], with_for_update=True)
         # The plan found no room for it: still booked, it would clash with the planned
         # routes. Unassigned, it raises its alert like any visit nobody took.
-        if visit.status == "assigned" and left["reason"] != day_problem.WINDOW_CLOSED:
+        if visit.status == "assigned":
             assignment.unassign(session, clock, visit.id)
     plan.status = "applied"
     plan.applied_at = clock.now()
