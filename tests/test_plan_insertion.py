@@ -123,6 +123,8 @@ def test_insertion_through_the_api(day, factory, database, clock, client, auth):
                         headers=headers)
     bad = client.post(f"/api/v1/plans/{plan.id}/insert", json={"visit_id": 2**40},
                       headers=headers)
+    no_plan = client.post(f"/api/v1/plans/{2**40}/insert", json={"visit_id": urgent.id},
+                          headers=headers)
 
     assert response.status_code == 200, response.json
     body = response.json
@@ -130,6 +132,7 @@ def test_insertion_through_the_api(day, factory, database, clock, client, auth):
     assert body["plan"]["insertions"][0]["unit_id"] == body["unit_id"]
     assert again.status_code == 409 and "assigned" in again.json["message"]
     assert bad.status_code == 422 and "visit_id" in bad.json["errors"]["json"]
+    assert no_plan.status_code == 404
 
 
 def test_later_visits_on_the_unit_get_their_new_times(factory, database, clock):

@@ -15,6 +15,8 @@ blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans",
 DISPATCHERS = ("admin", "dispatcher")
 RECORD_ID = validate.Range(min=1, max=2**31 - 1)
 MOMENT = {"format": "date-time", "description": "in the site's time zone"}
+# An id PostgreSQL's integer can hold; a bigger one is simply not found (404).
+PLAN = "/<int(max=2147483647):plan_id>"
 
 
 class PlanRequestSchema(Schema):
@@ -131,7 +133,7 @@ class Plans(MethodView):
         return plan
 
 
-@blp.route("/<int:plan_id>", methods=["GET"])
+@blp.route(PLAN, methods=["GET"])
 class PlanById(MethodView):
     @allow(*EVERYONE)
     @blp.response(200, PlanSchema)
@@ -140,7 +142,7 @@ class PlanById(MethodView):
         return get_or_404(context.session(), DayPlan, plan_id)
 
 
-@blp.route("/<int:plan_id>/apply", methods=["POST"])
+@blp.route(f"{PLAN}/apply", methods=["POST"])
 class ApplyPlan(MethodView):
     @allow(*DISPATCHERS)
     @blp.response(200, PlanSchema)
@@ -152,7 +154,7 @@ class ApplyPlan(MethodView):
         return plan
 
 
-@blp.route("/<int:plan_id>/insert", methods=["POST"])
+@blp.route(f"{PLAN}/insert", methods=["POST"])
 class InsertIntoPlan(MethodView):
     @allow(*DISPATCHERS)
     @blp.arguments(InsertRequestSchema)
