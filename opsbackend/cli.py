@@ -12,6 +12,7 @@ from opsbackend.app import create_app
 from opsbackend.cli_planning import plan_bases
 from opsbackend.models.auth import ROLES
 from opsbackend.routing.engines import DEFAULT_ENGINE, ENGINES
+from opsbackend.routing.problem import OBJECTIVES
 
 
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
@@ -197,13 +198,29 @@ def revoke_token(token_id):
 @main.command("vrptw")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--seconds", type=float, default=30, show_default=True,
-              help="Time limit for the search.")
+              help="Time limit for the search (reading the file counts against it).")
 @click.option("--engine", type=click.Choice(sorted(ENGINES)), default=DEFAULT_ENGINE,
-              show_default=True, help="Routing engine (vroom needs pyvroom, a dev extra).")
-def vrptw(file, seconds, engine):
-    """Solve a VRPTW instance in Solomon's format with a day-plan routing engine."""
-    from opsbackend.routing.solomon import solve_file
+              show_default=True,
+              help="Routing engine (ortools and vroom come with the dev extra).")
+@click.option("--objective", type=click.Choice(OBJECTIVES), default="distance",
+              show_default=True,
+              help="distance: total distance only; fleet: vehicles first, then distance.")
+def vrptw(file, seconds, engine, objective):
+    """Solve a VRPTW instance in Solomon's format with a day-plan routing engine.
 
-    result = solve_file(file, seconds, engine=engine)
-    click.echo(json.dumps({key: result[key] for key in
-                           ("instance", "vehicles", "distance", "seconds")}))
+    With a solomon_best_known.json beside the file, the line also gives the best-known
+    value for the objective and the gap to it.
+    """
+    from opsbackend.routing.engines import EngineUnavailable
+    from opsbackend.routing.solomon import best_known, gap_pct, solve_file
+
+    try:
+        result = solve_file(file, seconds, engine=engine, objective=objective)
+    except EngineUnavailable as unavailable:
+        raise click.ClickException(str(unavailable)) from unavailable
+    result = {"engine": engine} | result
+    known = best_known(file, objective)
+    if known is not None:
+        result |= {"best_known": known["distance"], "best_known_vehicles": known["vehicles"],
+                   "gap_pct": gap_pct(result["distance"], known["distance"])}
+    click.echo(json.dumps(result))

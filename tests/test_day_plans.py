@@ -1,9 +1,14 @@
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
-from opsbackend.models import Visit
-from tests.test_dispatch import ALL_WEEK_DAYS, MONDAY, visit_at
+from opsbackend.domain.dispatch import assignment, day_plans
+from opsbackend.domain.errors import Conflict, Invalid
+from opsbackend.domain.registry import units
+from opsbackend.models import Home, Visit
+from tests.test_dispatch import ALL_WEEK_DAYS, MONDAY, StraightLine, visit_at
 
 
 def setup_day(factory, database):
@@ -23,7 +28,7 @@ def setup_day(factory, database):
     return site, units, visits
 
 
-def plan(client, auth, site, seconds=2):
+def plan(client, auth, site, seconds=1):
     return client.post("/api/v1/plans", json={"site_id": site.id, "day": "2026-03-02",
                                               "seconds": seconds},
                        headers=auth("dispatcher"))
@@ -118,3 +123,215 @@ def test_units_off_shift_are_named(client, auth, factory, database):
 
     assert len(body["units_off_shift"]) == 1
     assert body["unassigned"] == [{"visit_id": visit.id, "reason": "no units available"}]
+
+
+# Plans from now, on the domain functions with straight-line travel (1 minute a km).
+
+LOCAL = ZoneInfo("America/Los_Angeles")
+DAY = date(2026, 3, 2)
+
+
+def at(hour, minute=0):
+    return datetime.combine(DAY, time(hour, minute), LOCAL)
+
+
+def plan_now(database, clock, site, **options):
+    with database.transaction() as session:
+        return day_plans.plan_day(session, clock, site.id, DAY, StraightLine(), seconds=0.5,
+                                  **options)
+
+
+def stops_of(plan):
+    return {stop["visit_id"]: (route, stop) for route in plan.routes["routes"]
+            for stop in route["stops"]}
+
+
+def set_visit(database, visit, **values):
+    with database.transaction() as session:
+        row = session.get(Visit, visit.id)
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def test_a_plan_for_today_schedules_nothing_before_now(factory, database, clock):
+    site = factory.site()
+    factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, shifts=ALL_WEEK_DAYS)
+    clock.set(at(11))
+    closed = visit_at(factory, database, site, 34.0, -118.0, at(8))  # 08:00-09:00
+    open_now = visit_at(factory, database, site, 34.09, -118.0, at(10, 30))  # 10 km away
+    later = visit_at(factory, database, site, 34.0, -118.0, at(14))
+
+    plan = plan_now(database, clock, site)
+
+    planned = stops_of(plan)
+    assert set(planned) == {open_now.id, later.id}
+    assert plan.routes["unassigned"] == [{"visit_id": closed.id,
+                                          "reason": "its window closed before now"}]
+    assert datetime.fromisoformat(plan.routes["planned_from"]) == at(11)
+    route, stop = planned[open_now.id]
+    assert datetime.fromisoformat(route["depart_at"]) >= at(11)
+    assert datetime.fromisoformat(stop["start"]) >= at(11, 9)  # 10 km from the base
+
+
+def test_a_unit_sets_off_from_its_last_position_only_while_it_is_recent(factory, database,
+                                                                        clock):
+    site = factory.site()
+    unit = factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, shifts=ALL_WEEK_DAYS)
+    clock.set(at(11))
+    visit = visit_at(factory, database, site, 34.3, -118.0, at(11))  # 33 km from the base
+    set_visit(database, visit, window_end=at(14))
+    with database.transaction() as session:
+        units.record_location(session, clock, unit.id, 34.3, -118.0, at=at(10, 50))
+
+    fresh = stops_of(plan_now(database, clock, site))[visit.id]
+    clock.set(at(11, 45))
+    stale = stops_of(plan_now(database, clock, site))[visit.id]
+
+    assert fresh[0]["starts_from"] == "position"
+    assert datetime.fromisoformat(fresh[1]["start"]) == at(11)
+    assert stale[0]["starts_from"] == "base"
+    assert datetime.fromisoformat(stale[1]["start"]) >= at(11, 45) + timedelta(minutes=33)
+
+
+def test_a_visit_under_way_stays_and_its_unit_goes_on_from_there(factory, database, clock):
+    site = factory.site()
+    unit = factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, shifts=ALL_WEEK_DAYS)
+    clock.set(at(11))
+    on_site = visit_at(factory, database, site, 34.3, -118.0, at(10, 30), minutes=60)
+    set_visit(database, on_site, status="on_site", unit_id=unit.id, arrived_at=at(10, 50))
+    next_door = visit_at(factory, database, site, 34.3, -118.0, at(11), minutes=30)
+
+    plan = plan_now(database, clock, site)
+
+    route, stop = stops_of(plan)[next_door.id]
+    assert on_site.id not in stops_of(plan)
+    assert (route["starts_from"], route["after_visit_id"]) == ("visit", on_site.id)
+    assert datetime.fromisoformat(stop["start"]) == at(11, 50)  # once the visit is done
+
+
+def test_every_stop_waits_for_the_shift_that_covers_it(factory, database, clock):
+    site = factory.site()
+    split = [{"weekday": 0, "starts_at": time(7), "ends_at": time(11)},
+             {"weekday": 0, "starts_at": time(15), "ends_at": time(19)}]
+    factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, shifts=split)
+    night = factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0,
+                         shifts=[{"weekday": 0, "starts_at": time(22), "ends_at": time(6)}],
+                         skills=["pediatric", "night"])
+    afternoon = visit_at(factory, database, site, 34.05, -118.0, at(11, 30))  # 11:30-12:30
+    set_visit(database, afternoon, window_end=at(16))
+    late = visit_at(factory, database, site, 34.05, -118.0, at(23, 30),
+                    skills=("pediatric", "night"))
+
+    plan = plan_now(database, clock, site)
+
+    route, stop = stops_of(plan)[afternoon.id]
+    assert datetime.fromisoformat(route["shift_opens"]) == at(15)
+    assert datetime.fromisoformat(stop["start"]) >= at(15, 5)
+    route, stop = stops_of(plan)[late.id]
+    assert route["unit_id"] == night.id
+    assert datetime.fromisoformat(route["shift_closes"]) == at(6) + timedelta(days=1)
+    assert len([r for r in plan.routes["routes"] if r["unit_id"] != night.id]) == 2
+
+
+def two_bases(factory, database, site):
+    """Two units 37 km apart, a visit next to each: apart by distance, together by fleet."""
+    for lon, first in ((-118.2, 9), (-117.8, 11)):
+        factory.unit(site_id=site.id, base_lat=34.0, base_lon=lon, shifts=ALL_WEEK_DAYS)
+        visit_at(factory, database, site, 34.01, lon, at(first))
+        visit_at(factory, database, site, 34.01, lon, at(first + 4))
+
+
+def test_the_site_chooses_the_objective_and_the_plan_says_which(factory, database, clock):
+    by_distance, by_fleet = factory.site(), factory.site(routing_objective="fleet")
+    for site in (by_distance, by_fleet):
+        two_bases(factory, database, site)
+
+    distance_plan = plan_now(database, clock, by_distance)
+    fleet_plan = plan_now(database, clock, by_fleet)
+    asked = plan_now(database, clock, by_fleet, objective="distance")
+
+    def used(plan):
+        return len([r for r in plan.routes["routes"] if r["stops"]])
+
+    assert (distance_plan.routes["objective"], used(distance_plan)) == ("distance", 2)
+    assert (fleet_plan.routes["objective"], used(fleet_plan)) == ("fleet", 1)
+    assert (asked.routes["objective"], used(asked)) == ("distance", 2)
+    assert fleet_plan.routes["engine"] == "pyvrp"
+
+
+def test_the_routing_objective_is_a_site_setting(client, auth, factory):
+    site = factory.site()
+    headers = auth("admin")
+
+    changed = client.patch(f"/api/v1/sites/{site.id}", json={"routing_objective": "fleet"},
+                           headers=headers)
+    refused = client.patch(f"/api/v1/sites/{site.id}", json={"routing_objective": "cheap"},
+                           headers=headers)
+
+    assert changed.status_code == 200 and changed.json["routing_objective"] == "fleet"
+    assert refused.status_code == 422 and "routing_objective" in refused.json["errors"]["json"]
+
+
+def test_a_plan_for_a_day_that_is_over_is_refused(factory, database, clock):
+    site = factory.site()
+    visit_at(factory, database, site, 34.0, -118.0, at(9))
+    clock.set(at(0) + timedelta(days=1, minutes=1))
+
+    with pytest.raises(Invalid, match="is over"):
+        plan_now(database, clock, site)
+
+
+def test_applying_refuses_a_plan_something_was_booked_under(factory, database, clock):
+    site = factory.site()
+    unit = factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, shifts=ALL_WEEK_DAYS)
+    visit_at(factory, database, site, 34.0, -118.0, at(9))
+    plan = plan_now(database, clock, site)
+    newcomer = visit_at(factory, database, site, 34.0, -118.0, at(15))
+    with database.transaction() as session:
+        assignment.assign(session, clock, newcomer.id, unit.id, StraightLine())
+
+    with pytest.raises(Conflict, match=f"V{newcomer.id} was booked"), \
+            database.transaction() as session:
+        day_plans.apply_plan(session, clock, plan.id, StraightLine())
+
+
+def test_applying_books_the_planned_times_and_frees_what_found_no_room(factory, database,
+                                                                        clock):
+    site = factory.site()
+    unit = factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, shifts=ALL_WEEK_DAYS)
+    first = visit_at(factory, database, site, 34.0, -118.0, at(9), minutes=60)
+    clash = visit_at(factory, database, site, 34.0, -118.0, at(9), minutes=60)
+    set_visit(database, first, window_end=at(9, 5))
+    set_visit(database, clash, window_end=at(9, 5), status="assigned", unit_id=unit.id)
+    plan = plan_now(database, clock, site)
+    [left] = plan.routes["unassigned"]
+
+    with database.transaction() as session:
+        day_plans.apply_plan(session, clock, plan.id, StraightLine())
+
+    with database.new_session() as session:
+        booked = session.get(Visit, stops_of(plan).popitem()[0])
+        freed = session.get(Visit, left["visit_id"])
+        assert booked.status == "assigned" and booked.eta == at(9)
+        assert (freed.status, freed.unit_id) == ("unassigned", None)
+
+
+def test_applying_leaves_a_visit_left_out_for_its_own_reasons_as_it_was(factory, database,
+                                                                         clock):
+    site = factory.site()
+    unit = factory.unit(site_id=site.id, base_lat=34.0, base_lon=-118.0, shifts=ALL_WEEK_DAYS)
+    visit_at(factory, database, site, 34.0, -118.0, at(9))
+    unplaceable = visit_at(factory, database, site, 34.0, -118.0, at(11))
+    set_visit(database, unplaceable, status="assigned", unit_id=unit.id)
+    with database.transaction() as session:  # booked by hand; then the address lost its fix
+        home = session.scalars(select(Home).where(Home.patient_id == unplaceable.patient_id)).one()
+        home.lat = home.lon = None
+    plan = plan_now(database, clock, site)
+
+    with database.transaction() as session:
+        day_plans.apply_plan(session, clock, plan.id, StraightLine())
+
+    assert plan.routes["unassigned"] == [{"visit_id": unplaceable.id,
+                                          "reason": "the home has no coordinates"}]
+    with database.new_session() as session:
+        assert session.get(Visit, unplaceable.id).unit_id == unit.id

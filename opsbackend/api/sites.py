@@ -17,6 +17,7 @@ from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry import sites
 from opsbackend.models import Site
 from opsbackend.models.site import REGIONS
+from opsbackend.routing.problem import OBJECTIVES
 
 blp = Blueprint("sites", __name__, url_prefix="/api/v1/sites", description="Trial sites")
 
@@ -30,6 +31,9 @@ class SiteSchema(Schema):
     on_call_phone = PhoneNumber(allow_none=True)
     dispatch_phone = PhoneNumber(allow_none=True, metadata={"description": "the dispatch desk"})
     active = fields.Boolean()
+    routing_objective = one_of(OBJECTIVES, metadata={
+        "description": "what day plans minimise: distance (total travel) or fleet (units "
+                       "first, then travel)"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 

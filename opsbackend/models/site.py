@@ -16,3 +16,6 @@ class Site(Record, table=True):
     # The dispatch desk: the "dispatcher on duty" that alerts reach.
     dispatch_phone: str | None = Field(default=None, max_length=20)
     active: bool = Field(default=True)
+    # What the site's day plans minimise: "distance" (total travel) or "fleet" (units
+    # first, then travel); a plan request may ask for the other.
+    routing_objective: str = Field(default="distance", max_length=20)

@@ -1,45 +1,36 @@
-"""The routing engine: Google OR-Tools, hard time windows, skills and shifts as constraints.
+"""A routing engine on Google OR-Tools: hard time windows, skills and shifts as constraints.
 
-Jobs nobody can do are found before the search (no vehicle has the skills, or the
-window cannot be reached from any start in time) and reported with that reason;
-the rest are disjunctions with a large penalty, so a job the search cannot fit
-is dropped and reported, never the whole plan lost.
+Jobs nobody can do never get here (``engines.solver`` screens them out with
+their reason); each job is a disjunction whose penalty outweighs any travel or
+vehicle (``problem.weights``), so a job the search cannot fit is dropped and
+reported, never the whole plan lost. The order found is timed by ``routing.timeline``.
+OR-Tools is optional (a dev dependency), like VROOM: a reference beside PyVRP.
 """
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from opsbackend.routing.problem import Problem, Route, Solution, Stop, not_fitting
+from opsbackend.routing.problem import Problem, Solution, weights
+from opsbackend.routing.timeline import solution_from_orders
 
-DROP_PENALTY = 10_000_000
 
-
-def solve(problem: Problem, seconds: float = 10, vehicle_fixed_cost: int = 0) -> Solution:
-    if not problem.vehicles:
-        return Solution([], {job.id: "no units available" for job in problem.jobs})
-    impossible = _impossible_jobs(problem)
-    jobs = [job for job in problem.jobs if job.id not in impossible]
-    if not jobs:
-        return Solution([_empty(v) for v in problem.vehicles], impossible)
+def solve(problem: Problem, seconds: float = 10) -> Solution:
+    jobs = problem.jobs
+    weight = weights(problem)
     # Solver nodes: every vehicle's start and end, then the jobs.
     nodes = [v.start_node for v in problem.vehicles] + [v.end_node for v in problem.vehicles]
     nodes += [job.node for job in jobs]
     count = len(problem.vehicles)
-    starts = list(range(count))
-    ends = list(range(count, 2 * count))
-    manager = pywrapcp.RoutingIndexManager(len(nodes), count, starts, ends)
+    manager = pywrapcp.RoutingIndexManager(len(nodes), count, list(range(count)),
+                                           list(range(count, 2 * count)))
     routing = pywrapcp.RoutingModel(manager)
     service = [0] * (2 * count) + [job.service for job in jobs]
-
-    travel = [[problem.travel[a][b] for b in nodes] for a in nodes]
-    cost_source = problem.cost or problem.travel
-    cost = [[cost_source[a][b] for b in nodes] for a in nodes]
-    time_with_service = [[travel[i][j] + service[i] for j in range(len(nodes))]
-                         for i in range(len(nodes))]
+    cost = [[problem.costs[a][b] for b in nodes] for a in nodes]
+    time_with_service = [[problem.travel[a][b] + service[i] for b in nodes]
+                         for i, a in enumerate(nodes)]
     time_callback = routing.RegisterTransitMatrix(time_with_service)
-    cost_callback = routing.RegisterTransitMatrix(cost)
-    routing.SetArcCostEvaluatorOfAllVehicles(cost_callback)
-    if vehicle_fixed_cost:
-        routing.SetFixedCostOfAllVehicles(vehicle_fixed_cost)
+    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost))
+    if weight.vehicle:
+        routing.SetFixedCostOfAllVehicles(weight.vehicle)
 
     routing.AddDimension(time_callback, problem.horizon, problem.horizon, False, "time")
     time = routing.GetDimensionOrDie("time")
@@ -49,12 +40,10 @@ def solve(problem: Problem, seconds: float = 10, vehicle_fixed_cost: int = 0) ->
         allowed = [n for n, v in enumerate(problem.vehicles) if job.skills <= v.skills]
         if len(allowed) < count:
             routing.VehicleVar(index).SetValues([-1] + allowed)
-        routing.AddDisjunction([index], DROP_PENALTY)
+        routing.AddDisjunction([index], weight.job)
     for n, vehicle in enumerate(problem.vehicles):
         time.CumulVar(routing.Start(n)).SetRange(vehicle.available_from, vehicle.available_until)
         time.CumulVar(routing.End(n)).SetRange(vehicle.available_from, vehicle.available_until)
-        routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.Start(n)))
-        routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(n)))
     _capacities(routing, manager, problem, jobs, count)
 
     parameters = pywrapcp.DefaultRoutingSearchParameters()
@@ -65,58 +54,19 @@ def solve(problem: Problem, seconds: float = 10, vehicle_fixed_cost: int = 0) ->
     parameters.time_limit.FromMilliseconds(int(seconds * 1000))
     assignment = routing.SolveWithParameters(parameters)
     if assignment is None:
-        unassigned = impossible | {job.id: "no feasible plan found in the time limit"
-                                   for job in jobs}
-        return Solution([_empty(v) for v in problem.vehicles], unassigned, status="no_solution")
-    return _read(problem, jobs, routing, manager, assignment, time, cost, travel, impossible,
-                 count)
-
-
-def _read(problem, jobs, routing, manager, assignment, time, cost, travel, impossible, count):
-    routes, served = [], set()
+        unassigned = {job.id: "no feasible plan found in the time limit" for job in jobs}
+        solution = solution_from_orders(problem, {}, unassigned)
+        solution.status = "no_solution"
+        return solution
+    orders = {}
     for n, vehicle in enumerate(problem.vehicles):
-        route = Route(vehicle.id)
-        index = routing.Start(n)
+        index, order = assignment.Value(routing.NextVar(routing.Start(n))), []
         while not routing.IsEnd(index):
-            following = assignment.Value(routing.NextVar(index))
-            a, b = manager.IndexToNode(index), manager.IndexToNode(following)
-            route.cost += cost[a][b]
-            route.travel += travel[a][b]
-            if b >= 2 * count:
-                job = jobs[b - 2 * count]
-                start = assignment.Value(time.CumulVar(following))
-                arrival = assignment.Value(time.CumulVar(index)) + travel[a][b] + (
-                    jobs[a - 2 * count].service if a >= 2 * count else 0)
-                route.stops.append(Stop(job.id, min(arrival, start), start))
-                served.add(job.id)
-            index = following
-        if not route.stops:
-            route.cost = route.travel = 0
-        routes.append(route)
-    unassigned = dict(impossible)
-    for job in jobs:
-        if job.id not in served:
-            unassigned[job.id] = not_fitting(problem)
-    return Solution(routes, unassigned, objective=assignment.ObjectiveValue())
-
-
-def _impossible_jobs(problem: Problem) -> dict[int, str]:
-    """Jobs no vehicle could ever do, with the reason (before any search)."""
-    reasons = {}
-    for job in problem.jobs:
-        able = [v for v in problem.vehicles if job.skills <= v.skills]
-        if not able:
-            reasons[job.id] = "no unit has the skills " + ", ".join(sorted(job.skills))
-            continue
-        reachable = [
-            v for v in able
-            if v.available_from + problem.travel[v.start_node][job.node] <= job.window_end
-            and max(job.window_start, v.available_from + problem.travel[v.start_node][job.node])
-            + job.service + problem.travel[job.node][v.end_node] <= v.available_until
-        ]
-        if not reachable:
-            reasons[job.id] = "no unit on shift can reach it inside its window"
-    return reasons
+            order.append(jobs[manager.IndexToNode(index) - 2 * count].id)
+            index = assignment.Value(routing.NextVar(index))
+        orders[vehicle.id] = order
+    return solution_from_orders(problem, orders, {},
+                                objective=assignment.ObjectiveValue())
 
 
 def _capacities(routing, manager, problem, jobs, count) -> None:
@@ -126,7 +76,3 @@ def _capacities(routing, manager, problem, jobs, count) -> None:
     callback = routing.RegisterUnaryTransitVector(demands)
     routing.AddDimensionWithVehicleCapacity(
         callback, 0, [v.capacity or 10**9 for v in problem.vehicles], True, "load")
-
-
-def _empty(vehicle) -> Route:
-    return Route(vehicle.id)

@@ -1,11 +1,15 @@
 """A vehicle routing problem with time windows, in plain numbers (seconds, or any unit).
 
 Nodes are indexes into the travel matrices: each vehicle starts and ends at
-its own node (its base), each job sits at its node. Everything is integer for
-the solver; callers scale real distances first.
+its own nodes (its base, or where it is now), each job sits at its node.
+Everything is integer for the solver; callers scale real distances first.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+
+# What a plan minimises: total travel (the distance-only reference values measure this),
+# or the number of vehicles first and travel second.
+OBJECTIVES = ("distance", "fleet")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,16 @@ class Problem:
     travel: list[list[int]]  # time between nodes
     cost: list[list[int]] | None = None  # what to minimise; travel time when None
     horizon: int = 24 * 3600
+    objective: str = "distance"
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; known: "
+                             f"{', '.join(OBJECTIVES)}")
+
+    @property
+    def costs(self) -> list[list[int]]:
+        return self.cost if self.cost is not None else self.travel
 
 
 @dataclass(frozen=True)
@@ -66,31 +80,54 @@ class Solution:
         return sum(1 for route in self.routes if route.stops)
 
 
+NO_ROOM = "does not fit any unit's day"
+
+
 def not_fitting(problem: Problem) -> str:
     """Why a job the search left out was left out (the engines cannot say which limit bit)."""
     limits = "time windows, shifts, travel"
     if any(vehicle.capacity is not None for vehicle in problem.vehicles):
         limits += ", capacity"
-    return f"does not fit any unit's day ({limits})"
+    return f"{NO_ROOM} ({limits})"
 
 
-def leave_just_in_time(problem: Problem, solution: Solution) -> dict[int, int]:
-    """When each used route should leave its base: late enough not to wait at the first door.
-
-    Engines start a route as early as its shift allows, so a unit would wait at the first
-    home. Leaving later changes no stop's start; later stops keep their times (and any
-    wait there), since starting a visit early in its window is what the plan wants. The
-    first stop's arrival is moved to match. Returns {vehicle id: departure}.
-    """
-    vehicles = {vehicle.id: vehicle for vehicle in problem.vehicles}
-    jobs = {job.id: job for job in problem.jobs}
-    departures = {}
-    for route in solution.routes:
-        if not route.stops:
+def impossible_jobs(problem: Problem) -> dict[int, str]:
+    """Jobs no vehicle could ever do, with the reason (before any search)."""
+    reasons = {}
+    for job in problem.jobs:
+        able = [v for v in problem.vehicles if job.skills <= v.skills]
+        if not able:
+            reasons[job.id] = "no unit has the skills " + ", ".join(sorted(job.skills))
             continue
-        vehicle, first = vehicles[route.vehicle_id], route.stops[0]
-        drive = problem.travel[vehicle.start_node][jobs[first.job_id].node]
-        departure = max(vehicle.available_from, first.start - drive)
-        route.stops[0] = replace(first, arrival=departure + drive)
-        departures[route.vehicle_id] = departure
-    return departures
+        reachable = [
+            v for v in able
+            if v.available_from + problem.travel[v.start_node][job.node] <= job.window_end
+            and max(job.window_start, v.available_from + problem.travel[v.start_node][job.node])
+            + job.service + problem.travel[job.node][v.end_node] <= v.available_until
+        ]
+        if not reachable:
+            reasons[job.id] = "no unit on shift can reach it inside its window"
+    return reasons
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Costs that make the engines rank plans lexicographically.
+
+    Every job served outweighs any saving in vehicles or travel (a missed bag change is
+    worse than any detour); under the fleet objective every vehicle saved outweighs any
+    travel. ``bound`` exceeds the cost of any set of routes over these nodes.
+    """
+
+    vehicle: int
+    job: int
+
+
+def weights(problem: Problem) -> Weights:
+    nodes = {job.node for job in problem.jobs}
+    nodes |= {v.start_node for v in problem.vehicles} | {v.end_node for v in problem.vehicles}
+    costs = problem.costs
+    longest = max((costs[a][b] for a in nodes for b in nodes), default=0)
+    bound = (len(problem.jobs) + 2 * len(problem.vehicles) + 1) * max(longest, 1)
+    vehicle = bound if problem.objective == "fleet" else 0
+    return Weights(vehicle=vehicle, job=bound + vehicle * (len(problem.vehicles) + 1))

@@ -1,17 +1,15 @@
-"""Benchmark: dispatch.
+"""Benchmark: dispatch suggestions.
 
-(a) suggestions for one visit among 1,000 units on PostgreSQL (target <= 100 ms); the
-    reference row is the same request among 10 units;
-(b) the routing core on Solomon's VRPTW instances shipped in tests/bench/data, against
-    the best-known distance-only results (target <= 3 % gap with the same vehicles).
+Suggestions for one visit among 1,000 units on PostgreSQL (target <= 100 ms); the
+reference row is the same request among 10 units. The routing engines and day plans
+have their own benchmark, bench_routing.py.
 
-    .venv/bin/python tests/bench/bench_dispatch.py [--seconds 30] [--units 1000]
+    .venv/bin/python tests/bench/bench_dispatch.py [--units 1000]
 
 Prints its figures last as one JSON line.
 """
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -28,12 +26,9 @@ from opsbackend.db import Database
 from opsbackend.domain.dispatch import assignment
 from opsbackend.domain.registry import sites
 from opsbackend.models import Home, Patient, Unit, UnitShift, Visit
-from opsbackend.routing.solomon import solve_file
 from opsbackend.routing.travel import GeodesicEstimator
 from tests.bench.support import fresh_database, last_line
 
-DATA = Path(__file__).parent / "data"
-INSTANCES = ("C101", "C201", "R101", "RC101")
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
@@ -97,34 +92,14 @@ def suggestions_benchmark(units: int) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--units", type=int, default=1000)
     args = parser.parse_args()
-    best = json.loads((DATA / "solomon_best_known.json").read_text())
     suggest_ms, reference_ms = suggestions_benchmark(args.units)
     print(f"suggestions for one visit: {suggest_ms:.1f} ms among {args.units} units, "
           f"{reference_ms:.1f} ms among 10 (reference); target <= 100 ms: "
           f"{'met' if suggest_ms <= 100 else 'MISSED'}")
-    rows = []
-    print(f"{'instance':<9}{'vehicles':>9}{'distance':>11}{'bks veh':>9}{'bks dist':>10}"
-          f"{'gap %':>8}{'seconds':>9}")
-    for name in INSTANCES:
-        result = solve_file(DATA / f"{name}.txt", args.seconds)
-        # Compare like with like: the best known result with our number of vehicles
-        # (vehicles-first or distance-only), else the distance-only one.
-        known = next((best[key] for key in (name, f"{name}_distance")
-                      if best[key]["vehicles"] == result["vehicles"]), best[f"{name}_distance"])
-        gap = (result["distance"] - known["distance"]) / known["distance"] * 100
-        rows.append({"instance": name, "vehicles": result["vehicles"],
-                     "distance": result["distance"], "bks_vehicles": known["vehicles"],
-                     "bks_distance": known["distance"], "gap_pct": round(gap, 2)})
-        print(f"{name:<9}{result['vehicles']:>9}{result['distance']:>11}"
-              f"{known['vehicles']:>9}{known['distance']:>10}{gap:>8.2f}"
-              f"{result['seconds']:>9}")
-    worst = max(r["gap_pct"] for r in rows)
-    print(f"worst gap {worst:.2f} % (target <= 3 %): {'met' if worst <= 3 else 'MISSED'}")
     last_line({"suggest_ms_1000_units": round(suggest_ms, 1),
-               "suggest_ms_10_units_reference": round(reference_ms, 1), "solomon": rows})
+               "suggest_ms_10_units_reference": round(reference_ms, 1)})
     return 0
 
 

@@ -81,18 +81,32 @@ def assign(session: Session, clock: Clock, visit_id: int, unit_id: int, travel) 
         raise Conflict(f"{unit.call_sign} cannot take V{visit.id}: "
                        f"{judgement.refusal.reason} ({judgement.refusal.detail})",
                        field="unit_id")
-    moved = visit.eta is not None and visit.eta != judgement.placement.start
-    visit.unit_id = unit.id
-    visit.status = "assigned"
-    visit.assigned_at = clock.now()
-    visit.eta = judgement.placement.start
+    return book(session, clock, visit, unit, judgement.placement.start)
+
+
+def book(session: Session, clock: Clock, visit: Visit, unit: Unit, eta: datetime) -> Visit:
+    """Record a judged assignment (or a new time on the same unit): unit, status, ETA.
+
+    The caller has locked the visit and judged the unit able. A time that moves tells
+    the family; the visit's "unassigned" alert is resolved.
+    """
+    moved = visit.eta is not None and visit.eta != eta
+    was_assigned = visit.status == "assigned"
+    newly_booked = visit.unit_id != unit.id or not was_assigned
+    if newly_booked:
+        visit.unit_id = unit.id
+        visit.status = "assigned"
+        visit.assigned_at = clock.now()
+    visit.eta = eta
     session.flush()
-    visit_event(session, "visit.assigned", visit)
+    if newly_booked:
+        visit_event(session, "visit.assigned", visit)
     if moved:  # a reassignment that moves the time: the family is told
         family_notices.visit_changed(session, clock, visit)
         visit_event(session, "visit.eta_changed", visit)
-    alerts.resolve_where(session, clock, f"assigned to {unit.call_sign}",
-                         Alert.kind == "unassigned_visit", Alert.visit_id == visit.id)
+    if not was_assigned:  # an assigned visit's alert was resolved when it was assigned
+        alerts.resolve_where(session, clock, f"assigned to {unit.call_sign}",
+                             Alert.kind == "unassigned_visit", Alert.visit_id == visit.id)
     return visit
 
 

@@ -1,86 +1,52 @@
-"""Day plans: routes for all of a site's units over a day's visits, previewed then applied.
+"""Day plans: routes for all of a site's units over a day's visits, from now on.
 
-The problem goes to the routing engine with hard time windows, service times,
-each unit's shift as its working window, skills as allowed units, start and end
-at the base. Applying assigns every visit through ``assignment.assign`` in one
-transaction: if any assignment is refused, none is made.
+``plan_day`` turns the day into a routing problem (``day_problem``: shifts, where
+each unit is now, nothing before now), solves it with the default engine and the
+site's objective, and stores a preview. ``apply_plan`` books every planned visit in
+one transaction, all or nothing, after checking nothing was booked under the plan
+meanwhile. ``insert_visit`` (``plan_insertion``) fits an urgent visit into today's
+applied plan.
 """
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.dispatch import assignment
+from opsbackend.domain.dispatch import assignment, day_problem
+from opsbackend.domain.dispatch.day_problem import DayProblem
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import get_or_404
-from opsbackend.domain.registry.shifts import shift_intervals
-from opsbackend.models import DayPlan, Home, Patient, Site, Unit, UnitShiftException, Visit
-from opsbackend.routing import ortools_engine
-from opsbackend.routing.problem import Job, Problem, Vehicle, leave_just_in_time
+from opsbackend.models import DayPlan, Site, Unit, Visit
+from opsbackend.routing import engines
+from opsbackend.routing.problem import NO_ROOM, Solution
+from opsbackend.routing.timeline import leave_just_in_time
 
 PLANNED_STATUSES = ("unassigned", "assigned")
+BOOKED_STATUSES = ("assigned", "en_route", "on_site")
 
 
 def plan_day(session: Session, clock: Clock, site_id: int, day: date, travel,
-             seconds: float = 10) -> DayPlan:
+             seconds: float = 10, objective: str | None = None,
+             engine: str = engines.DEFAULT_ENGINE) -> DayPlan:
     site = get_or_404(session, Site, site_id)
-    tz = ZoneInfo(site.timezone)
-    origin = datetime.combine(day, time(0), tz)
-    until = origin + timedelta(days=1)
-    visits = _visits(session, site.id, origin, until)
+    objective = objective or site.routing_objective
+    visits = day_problem.visits_of_day(session, site, day, PLANNED_STATUSES)
     if not visits:
         raise Invalid(f"there are no visits to plan at {site.code} on {day.isoformat()}",
                       field="day")
-    units = session.scalars(select(Unit).where(Unit.site_id == site.id,
-                                               Unit.status.in_(assignment.WORKING_STATUSES))).all()
-    vehicles, off_shift = [], []
-    points = [(u.base_lat, u.base_lon) for u in units]
-    exceptions = _exceptions(session, [u.id for u in units], day)
-    for n, unit in enumerate(units):
-        stretches = shift_intervals(unit, exceptions.get(unit.id, []), site.timezone, origin,
-                                    until)
-        if not stretches:
-            off_shift.append(unit.id)
-            continue
-        opens, closes = max(stretches, key=lambda s: s[1] - s[0])
-        vehicles.append(Vehicle(unit.id, n, n, _at(opens, origin), _at(closes, origin),
-                                frozenset(unit.skills)))
-    jobs, unlocated = [], {}
-    for visit, lat, lon in visits:
-        if lat is None or lon is None:
-            unlocated[visit.id] = "the home has no coordinates"
-            continue
-        points.append((lat, lon))
-        jobs.append(Job(visit.id, len(points) - 1, max(_at(visit.window_start, origin), 0),
-                        _at(visit.window_end, origin), visit.service_minutes * 60,
-                        frozenset(visit.required_skills)))
-    horizon = max([_at(until, origin)] + [v.available_until for v in vehicles]) + 6 * 3600
-    # OSRM marks "no road" as infinite: far beyond the horizon is the same answer to the solver.
-    unreachable = 10 * horizon
-    matrix = [[int(min(s, unreachable)) for s in row] for row in travel.matrix(points, points)] \
-        if points else []
-    problem = Problem(vehicles, jobs, matrix, horizon=horizon)
-    solution = ortools_engine.solve(problem, seconds)
-    departures = leave_just_in_time(problem, solution)
-    calls = {u.id: u.call_sign for u in units}
-    routes = [
-        {"unit_id": route.vehicle_id, "call_sign": calls[route.vehicle_id],
-         "travel_minutes": round(route.travel / 60, 1),
-         "depart_at": _clock_time(origin, departures.get(route.vehicle_id)),
-         "stops": [{"visit_id": stop.job_id,
-                    "arrival": _clock_time(origin, stop.arrival),
-                    "start": _clock_time(origin, stop.start)}
-                   for stop in route.stops]}
-        for route in solution.routes
-    ]
-    unassigned = [{"visit_id": visit_id, "reason": reason}
-                  for visit_id, reason in sorted((solution.unassigned | unlocated).items())]
+    day_plan = day_problem.build(session, clock.now(), site, day, visits, travel, objective)
+    solution = engines.solve(day_plan.problem, seconds, engine=engine)
+    unassigned = [{"visit_id": visit_id, "reason": reason} for visit_id, reason in
+                  sorted((solution.unassigned | day_plan.left_out).items())]
     plan = DayPlan(site_id=site.id, day=day, seconds=seconds, routes={
-        "routes": routes, "unassigned": unassigned,
-        "units_off_shift": [{"unit_id": u, "call_sign": calls[u]} for u in off_shift],
+        "objective": objective, "engine": engine,
+        "planned_from": day_plan.planned_from.isoformat(),
+        "routes": routes_json(day_plan, solution),
+        "unassigned": unassigned,
+        "units_off_shift": [{"unit_id": u.id, "call_sign": u.call_sign}
+                            for u in day_plan.units_off_shift],
         "total_travel_minutes": round(sum(r.travel for r in solution.routes) / 60, 1),
     })
     session.add(plan)
@@ -88,51 +54,66 @@ def plan_day(session: Session, clock: Clock, site_id: int, day: date, travel,
     return plan
 
 
-def _clock_time(origin: datetime, seconds: int | None) -> str | None:
-    """A solver time (seconds from the day's origin) as an ISO time."""
-    return None if seconds is None else (origin + timedelta(seconds=seconds)).isoformat()
+def routes_json(day_plan: DayProblem, solution: Solution) -> list[dict]:
+    """Each leg's route as the plan shows it: real times in the site's zone."""
+    departures = leave_just_in_time(day_plan.problem, solution)
+    at = day_plan.moment
+    routes = []
+    for route in solution.routes:
+        leg = day_plan.legs[route.vehicle_id]
+        departure = departures.get(route.vehicle_id)
+        routes.append({
+            "unit_id": leg.unit_id, "call_sign": leg.call_sign,
+            "shift_opens": leg.opens.isoformat(), "shift_closes": leg.closes.isoformat(),
+            "starts_from": leg.starts_from, "after_visit_id": leg.after_visit_id,
+            "travel_minutes": round(route.travel / 60, 1),
+            "depart_at": None if departure is None else at(departure).isoformat(),
+            "stops": [{"visit_id": stop.job_id, "arrival": at(stop.arrival).isoformat(),
+                       "start": at(stop.start).isoformat()} for stop in route.stops],
+        })
+    return routes
 
 
 def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:
     plan = get_or_404(session, DayPlan, plan_id, for_update=True)
     if plan.status != "preview":
         raise Conflict(f"plan {plan_id} is {plan.status}", field="status")
-    for route in plan.routes["routes"]:
-        for stop in route["stops"]:
-            visit = session.get(Visit, stop["visit_id"])
-            if visit.unit_id == route["unit_id"] and visit.status == "assigned":
-                continue
-            if visit.status == "assigned":
-                assignment.unassign(session, clock, visit.id)
-            # Any refusal raises: the request's transaction is rolled back whole.
-            assignment.assign(session, clock, visit.id, route["unit_id"], travel)
+    site = session.get(Site, plan.site_id)
+    # The units' row locks serialise this with any assignment to them (assignment.assign).
+    unit_ids = sorted({route["unit_id"] for route in plan.routes["routes"]})
+    units = {unit.id: unit for unit in session.scalars(
+        select(Unit).where(Unit.id.in_(unit_ids)).order_by(Unit.id).with_for_update())}
+    planned = {stop["visit_id"]: (route["unit_id"], stop["start"])
+               for route in plan.routes["routes"] for stop in route["stops"]}
+    _refuse_if_stale(session, site, plan, planned)
+    for visit_id, (unit_id, start) in planned.items():
+        visit = get_or_404(session, Visit, visit_id, for_update=True)
+        if visit.status not in assignment.ASSIGNABLE:
+            # Raising rolls the request's transaction back whole: nothing is booked.
+            raise Conflict(f"V{visit.id} is {visit.status} since the plan was made; plan "
+                           "the day again", field="status")
+        assignment.book(session, clock, visit, units[unit_id], datetime.fromisoformat(start))
+    for left in plan.routes["unassigned"]:
+        if not left["reason"].startswith(NO_ROOM):
+            continue  # left out for its own reasons (no coordinates, skills): as it was
+        visit = session.get(Visit, left["visit_id"], with_for_update=True)
+        # The plan found no room for it: still booked, it would clash with the planned
+        # routes. Unassigned, it raises its alert like any visit nobody took.
+        if visit.status == "assigned":
+            assignment.unassign(session, clock, visit.id)
     plan.status = "applied"
     plan.applied_at = clock.now()
     session.flush()
     return plan
 
 
-def _visits(session, site_id, origin, until):
-    return session.execute(
-        select(Visit, Home.lat, Home.lon)
-        .join(Patient, Patient.id == Visit.patient_id)
-        .outerjoin(Home, Home.patient_id == Visit.patient_id)
-        .where(Patient.site_id == site_id, Visit.status.in_(PLANNED_STATUSES),
-               Visit.window_start >= origin, Visit.window_start < until)
-        .order_by(Visit.window_start)
-    ).all()
+def _refuse_if_stale(session, site, plan, planned) -> None:
+    """A visit booked on one of the plan's units since the plan was made would clash."""
+    known = set(planned) | {left["visit_id"] for left in plan.routes["unassigned"]}
+    known |= {route["after_visit_id"] for route in plan.routes["routes"]}
+    unit_ids = {route["unit_id"] for route in plan.routes["routes"]}
+    for visit in day_problem.visits_of_day(session, site, plan.day, BOOKED_STATUSES):
+        if visit.unit_id in unit_ids and visit.id not in known:
+            raise Conflict(f"V{visit.id} was booked on unit {visit.unit_id} after the plan "
+                           "was made; plan the day again", field="status")
 
-
-def _exceptions(session, unit_ids, day):
-    found = {}
-    for exception in session.scalars(
-        select(UnitShiftException).where(UnitShiftException.unit_id.in_(unit_ids),
-                                         UnitShiftException.on_date.between(
-                                             day - timedelta(days=1), day))
-    ):
-        found.setdefault(exception.unit_id, []).append(exception)
-    return found
-
-
-def _at(moment: datetime, origin: datetime) -> int:
-    return int((moment - origin).total_seconds())

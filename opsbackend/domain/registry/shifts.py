@@ -35,6 +35,19 @@ def on_shift(stretches: list[tuple[datetime, datetime]], start: datetime, end: d
     return any(opens <= start and end <= closes for opens, closes in stretches)
 
 
+def shift_at_or_after(stretches: list[tuple[datetime, datetime]],
+                      moment: datetime) -> tuple[datetime, datetime] | None:
+    """The stretch that covers ``moment``, else the next one to open; None when none is left.
+
+    ``max(moment, opens)`` of the answer is the earliest the unit can work from
+    ``moment`` on: a stop waits for the shift that covers it, across gaps and nights.
+    """
+    for opens, closes in sorted(stretches):
+        if closes > moment:
+            return opens, closes
+    return None
+
+
 def _hours_on(by_weekday, exception: UnitShiftException | None, day: date):
     if exception is not None:
         if exception.starts_at is None or exception.ends_at is None:
