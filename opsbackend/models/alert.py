@@ -11,6 +11,8 @@ ALERT_KINDS = (
     "pump_alarm_unresolved",
     "unassigned_visit",
     "late_unit",
+    "callback_overdue",
+    "delivery_failed",
 )
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 ESCALATION_TARGETS = ("nurse", "dispatcher", "on_call")
@@ -19,6 +21,7 @@ DEVIATION_KINDS = (
     "infusion_interruption",
     "missed_visit",
     "early_discontinuation",
+    "planned_late_bag_change",
 )
 
 

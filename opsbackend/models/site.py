@@ -16,3 +16,7 @@ class Site(Record, table=True):
     # The dispatch desk: the "dispatcher on duty" that alerts reach.
     dispatch_phone: str | None = Field(default=None, max_length=20)
     active: bool = Field(default=True)
+    # No nurse check-in this long after a visit's window opened: a late_unit alert.
+    late_unit_grace_minutes: int = Field(default=15, sa_column_kwargs={"server_default": "15"})
+    # A family's call-back request still open after this long: a callback_overdue alert.
+    callback_alert_minutes: int = Field(default=30, sa_column_kwargs={"server_default": "30"})

@@ -27,6 +27,7 @@ from opsbackend.clock import FixedClock
 from opsbackend.db import Database
 from opsbackend.domain.dispatch import assignment
 from opsbackend.domain.registry import sites
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Home, Patient, Unit, UnitShift, Visit
 from opsbackend.routing.solomon import solve_file
 from opsbackend.routing.travel import GeodesicEstimator
@@ -73,7 +74,8 @@ def time_suggestions(database, visit_id, runs=15) -> float:
     for _ in range(runs):
         with database.new_session() as session:
             started = time.perf_counter()
-            judged = assignment.suggestions(session, FixedClock(NOW), visit_id, travel)
+            judged = assignment.suggestions(session, FixedClock(NOW), Scope.everything(), visit_id,
+                                               travel)
             timings.append((time.perf_counter() - started) * 1000)
     assert judged
     return statistics.median(timings[2:])

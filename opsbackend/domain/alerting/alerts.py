@@ -189,6 +189,7 @@ def alert_values(session: Session, alert: Alert, language: str = "en") -> dict:
         "alarm": (report.alarm_type or report.status).replace("_", " ") if report else "-",
         "since": (templates.local_time(report.reported_at, site.timezone, language)
                   if report else "-"),
+        "summary": alert.summary,
     }
 
 

@@ -17,6 +17,7 @@ from opsbackend.domain.dispatch import assignment
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry.shifts import shift_intervals
+from opsbackend.domain.scope import Scope  # the plan was read in the caller's scope
 from opsbackend.models import DayPlan, Home, Patient, Site, Unit, UnitShiftException, Visit
 from opsbackend.routing import ortools_engine
 from opsbackend.routing.problem import Job, Problem, Vehicle, leave_just_in_time
@@ -103,9 +104,10 @@ def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:
             if visit.unit_id == route["unit_id"] and visit.status == "assigned":
                 continue
             if visit.status == "assigned":
-                assignment.unassign(session, clock, visit.id)
+                assignment.unassign(session, clock, Scope.everything(), visit.id, travel)
             # Any refusal raises: the request's transaction is rolled back whole.
-            assignment.assign(session, clock, visit.id, route["unit_id"], travel)
+            assignment.assign(session, clock, Scope.everything(), visit.id, route["unit_id"],
+                              travel)
     plan.status = "applied"
     plan.applied_at = clock.now()
     session.flush()

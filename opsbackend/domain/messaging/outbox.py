@@ -22,7 +22,8 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site
+from opsbackend.domain.messaging.outdated import outdated_reason
+from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site, Visit
 from opsbackend.sms.provider import PermanentSmsError, SendResult, TransientSmsError
 
 log = logging.getLogger("opsbackend.outbox")
@@ -60,8 +61,13 @@ def queue_message(
     session: Session, clock: Clock, *, to_phone: str, body: str, template: str,
     language: str = "en", purpose: str = "info", contact: Contact | None = None,
     nurse_id=None, visit_id=None, alert_id=None, course_id=None, dedupe_key: str | None = None,
+    hold_for_quiet_hours: bool | None = None,
 ) -> OutboundMessage | None:
-    """Queue one SMS in the caller's transaction; None when ``dedupe_key`` was queued before."""
+    """Queue one SMS in the caller's transaction; None when ``dedupe_key`` was queued before.
+
+    A contact's quiet hours hold reminders and information (``hold_for_quiet_hours``
+    overrides that, for one message).
+    """
     if dedupe_key is not None and session.scalars(
         select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)
     ).first() is not None:
@@ -73,7 +79,8 @@ def queue_message(
     )
     if _opted_out(session, to_phone):
         message.status, message.suppressed_reason = "suppressed", "opted_out"
-    elif purpose in QUIET_HOURS_PURPOSES and contact is not None:
+    elif contact is not None and (purpose in QUIET_HOURS_PURPOSES if hold_for_quiet_hours is None
+                                  else hold_for_quiet_hours):
         # Quiet hours hold reminders until morning; safety alerts and news about a
         # visit under way never wait.
         message.next_attempt_at = quiet_hours_end(session, clock.now(), contact)
@@ -234,10 +241,11 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary) -> list[_Cl
             .where(OUTBOX.c.id.in_(due.scalar_subquery()), OUTBOX.c.status == "queued")
             .values(status="sending", claimed_at=now, attempts=OUTBOX.c.attempts + 1,
                     updated_at=now)
-            .returning(OUTBOX.c.id, OUTBOX.c.to_phone, OUTBOX.c.body, OUTBOX.c.alert_id)
+            .returning(OUTBOX.c.id, OUTBOX.c.to_phone, OUTBOX.c.body, OUTBOX.c.alert_id,
+                       OUTBOX.c.visit_id, OUTBOX.c.template, OUTBOX.c.created_at)
         ).all()
         summary.claimed = len(rows)
-        unwanted = _unwanted(session, rows)
+        unwanted = _unwanted(session, rows, now)
         for reason, ids in unwanted.items():
             session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids))
                             .values(status="suppressed", suppressed_reason=reason,
@@ -248,9 +256,10 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary) -> list[_Cl
                        if row.id not in skipped), key=lambda message: message.id)
 
 
-def _unwanted(session: Session, rows) -> dict[str, list[int]]:
-    """Claimed messages that must not go out: the recipient sent STOP, or someone
-    acted on the alert before its escalation SMS left."""
+def _unwanted(session: Session, rows, now: datetime) -> dict[str, list[int]]:
+    """Claimed messages that must not go out: the recipient sent STOP, someone acted on
+    the alert before its escalation SMS left, or the visit it is about moved, started,
+    ended or was cancelled since it was queued (``outdated``)."""
     phones = {row.to_phone for row in rows}
     opted_out = set(session.scalars(
         select(Contact.phone).where(Contact.phone.in_(phones), Contact.opted_out.is_(True))
@@ -264,7 +273,23 @@ def _unwanted(session: Session, rows) -> dict[str, list[int]]:
         "alert_closed": [row.id for row in rows
                          if row.alert_id in closed and row.to_phone not in opted_out],
     }
+    for row, reason in _outdated(session, rows, now):
+        if row.to_phone not in opted_out:
+            unwanted.setdefault(reason, []).append(row.id)
     return {reason: ids for reason, ids in unwanted.items() if ids}
+
+
+def _outdated(session: Session, rows, now: datetime):
+    about_visits = [row for row in rows if row.visit_id is not None and row.alert_id is None]
+    if not about_visits:
+        return
+    visits = {v.id: v for v in session.execute(
+        select(Visit.id, Visit.status, Visit.window_start, Visit.window_changed_at)
+        .where(Visit.id.in_({row.visit_id for row in about_visits})))}
+    for row in about_visits:
+        reason = outdated_reason(row.template, row.created_at, visits[row.visit_id], now)
+        if reason is not None:
+            yield row, reason
 
 
 @dataclass
