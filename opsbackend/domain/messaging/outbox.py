@@ -284,7 +284,8 @@ def _outdated(session: Session, rows, now: datetime):
     if not about_visits:
         return
     visits = {v.id: v for v in session.execute(
-        select(Visit.id, Visit.status, Visit.window_start, Visit.window_changed_at)
+        select(Visit.id, Visit.status, Visit.window_start, Visit.window_end,
+               Visit.window_changed_at)
         .where(Visit.id.in_({row.visit_id for row in about_visits})))}
     for row in about_visits:
         reason = outdated_reason(row.template, row.created_at, visits[row.visit_id], now)

@@ -13,15 +13,15 @@ ALWAYS_TRUE = ("unit.visit_removed",)
 
 
 def outdated_reason(template: str, queued_at: datetime, visit, now: datetime) -> str | None:
-    """Why a message about ``visit`` (status, window_start, window_changed_at) should not
-    go out now, or None."""
+    """Why a message about ``visit`` (status, window_start, window_end, window_changed_at)
+    should not go out now, or None."""
     if template.startswith("alert.") or template in ALWAYS_TRUE:
         return None
     if template == "visit.cancelled":
         return None if visit.status == "cancelled" else "visit_reopened"
     if visit.status == "cancelled":
         return "visit_cancelled"
-    if visit.status in ("completed", "missed"):
+    if visit.status in ("completed", "missed") or now >= visit.window_end:
         return "visit_ended"
     if visit.status == "on_site" or (template.startswith("reminder.")
                                      and now >= visit.window_start):
