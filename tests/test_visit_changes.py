@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from opsbackend.domain.infusion import visit_schedule
 from opsbackend.models import Deviation, OutboundMessage, Visit
+
 TUESDAY_0500_LA = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
 # The unit works 03:00-19:00 in Los Angeles every day.
 EARLY_DAYS = [{"weekday": d, "starts_at": time(3), "ends_at": time(19)} for d in range(7)]
