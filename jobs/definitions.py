@@ -14,7 +14,7 @@ from jobs.runner import JobResult
 from opsbackend.domain.alerting import alert_scans, alerts
 from opsbackend.domain.dispatch.visits import mark_missed_visits
 from opsbackend.domain.infusion import course_lifecycle, visit_schedule
-from opsbackend.domain.messaging import outbox, reminders
+from opsbackend.domain.messaging import callbacks, delivery_failures, outbox, reminders
 from opsbackend.models import JobRun
 
 JOB_RUNS_KEPT = timedelta(days=2)
@@ -49,6 +49,16 @@ def unassigned_visits(session, clock, context) -> JobResult:
     return JobResult(scan.examined, scan.alerts_raised, scan.messages_queued)
 
 
+def callback_requests(session, clock, context) -> JobResult:
+    examined, raised, queued = callbacks.scan_overdue(session, clock)
+    return JobResult(examined, raised, queued)
+
+
+def failed_deliveries(session, clock, context) -> JobResult:
+    examined, raised, queued = delivery_failures.scan(session, clock)
+    return JobResult(examined, raised, queued)
+
+
 def family_reminders(session, clock, context) -> JobResult:
     examined, queued = reminders.queue_due_reminders(session, clock)
     return JobResult(examined=examined, messages_queued=queued)
@@ -78,6 +88,8 @@ JOBS = (
     Job("escalation", 15, escalation),
     Job("pump_alarms", 30, pump_alarms),
     Job("unassigned_visits", 60, unassigned_visits),
+    Job("callback_requests", 60, callback_requests),
+    Job("failed_deliveries", 60, failed_deliveries),
     Job("family_reminders", 60, family_reminders),
     Job("course_completion", 60, course_completion),
     Job("visit_horizon", 600, visit_horizon),

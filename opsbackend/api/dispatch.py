@@ -10,7 +10,7 @@ from opsbackend.api.day_fields import record_id
 from opsbackend.api.fields import utc_datetime
 from opsbackend.api.visits import VisitSchema
 from opsbackend.domain.dispatch import assignment
-from opsbackend.domain.dispatch.labels import label_visit
+from opsbackend.domain.labels import label_visit
 from opsbackend.models import Visit
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1/visits",

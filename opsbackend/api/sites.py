@@ -1,5 +1,5 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
@@ -30,6 +30,10 @@ class SiteSchema(Schema):
     on_call_phone = PhoneNumber(allow_none=True)
     dispatch_phone = PhoneNumber(allow_none=True, metadata={"description": "the dispatch desk"})
     active = fields.Boolean()
+    late_unit_grace_minutes = fields.Integer(validate=validate.Range(min=1, max=240), metadata={
+        "description": "no check-in this long after a visit's window opened: late_unit"})
+    callback_alert_minutes = fields.Integer(validate=validate.Range(min=1, max=1440), metadata={
+        "description": "a family's call-back request open this long: callback_overdue"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 

@@ -7,7 +7,7 @@ from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.day_fields import record_id, text
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, skills, utc_datetime
 from opsbackend.domain.dispatch import visit_changes, visits
-from opsbackend.domain.dispatch.labels import label_visit
+from opsbackend.domain.labels import label_visit
 from opsbackend.models.visit import VISIT_KINDS, VISIT_REASON_CODES, VISIT_STATUSES
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1/visits",

@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.dispatch.labels import label_page, label_visits
 from opsbackend.domain.errors import Conflict, NotFound
 from opsbackend.domain.history.deviations import record_deviation
+from opsbackend.domain.labels import label_page, label_visits
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.domain.scope import Scope
 from opsbackend.models import Patient, Visit

@@ -22,15 +22,19 @@ LABEL_FIELDS = tuple(f.name for f in fields(Label))
 
 
 class Labelled:
-    """A record read with its label: the record's attributes, and the label's."""
+    """A record read with its label: the record's attributes, the label's, and any
+    ``extra`` values the list adds (a contact's name, ...)."""
 
-    def __init__(self, record, label: Label):
+    def __init__(self, record, label: Label, **extra):
         self.record = record
         self.label = label
+        self.extra = extra
 
     def __getattr__(self, name):
         if name in LABEL_FIELDS:
             return getattr(self.label, name)
+        if name in self.__dict__.get("extra", {}):
+            return self.extra[name]
         return getattr(self.record, name)
 
 
