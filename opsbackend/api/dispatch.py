@@ -9,7 +9,7 @@ from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.day_fields import record_id
 from opsbackend.api.fields import utc_datetime
 from opsbackend.api.visits import VisitSchema
-from opsbackend.domain.dispatch import assignment
+from opsbackend.domain.dispatch import assignment, lateness
 from opsbackend.domain.labels import label_visit
 from opsbackend.models import Visit
 
@@ -97,6 +97,25 @@ class OnTheWay(MethodView):
         session = context.session()
         visit = assignment.on_the_way(session, context.clock(), context.scope(), visit_id,
                                       data.get("eta"), context.travel())
+        context.commit()
+        return label_visit(session, visit)
+
+
+class EtaSchema(Schema):
+    eta = utc_datetime(required=True)
+
+
+@blp.route("/<int:visit_id>/eta", methods=["POST"])
+class Eta(MethodView):
+    @allow(*DISPATCHERS)
+    @blp.arguments(EtaSchema)
+    @blp.response(200, VisitSchema)
+    @blp.errors(404, 409)
+    def post(self, data, visit_id):
+        """Set the ETA of a visit waiting for its unit; a late visit's family is texted it"""
+        session = context.session()
+        visit = lateness.set_eta(session, context.clock(), context.scope(), visit_id,
+                                 data["eta"])
         context.commit()
         return label_visit(session, visit)
 

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from opsbackend.clock import Clock
 from opsbackend.domain.alerting import escalation
 from opsbackend.domain.errors import Conflict
+from opsbackend.domain.labels import label_by_visit, label_page
 from opsbackend.domain.messaging import outbox, templates
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.models import Alert, Bag, Nurse, Patient, PumpReport, Site, Visit
@@ -131,7 +132,7 @@ def list_alerts(
         stmt = stmt.where(Alert.site_id == site_id)
     if patient_id is not None:
         stmt = stmt.where(Alert.patient_id == patient_id)
-    return paginate(session, stmt, page, page_size)
+    return label_page(session, paginate(session, stmt, page, page_size), label_by_visit)
 
 
 def recipients(session: Session, alert: Alert, targets) -> list[tuple[str, str, int | None]]:
