@@ -5,6 +5,7 @@ from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.domain.dispatch import day_plans
+from opsbackend.domain.labels import label_plan
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import DayPlan
 
@@ -42,10 +43,11 @@ class Plans(MethodView):
     @blp.response(201, PlanSchema)
     def post(self, data):
         """Compute a day plan (a preview: nothing is assigned yet)"""
-        plan = day_plans.plan_day(context.session(), context.clock(), data["site_id"],
+        session = context.session()
+        plan = day_plans.plan_day(session, context.clock(), data["site_id"],
                                   data["day"], context.travel(), data["seconds"])
         context.commit()
-        return plan
+        return label_plan(session, plan)
 
 
 @blp.route("/<int:plan_id>", methods=["GET"])
@@ -54,7 +56,8 @@ class PlanById(MethodView):
     @blp.response(200, PlanSchema)
     def get(self, plan_id):
         """Get a plan"""
-        return get_or_404(context.session(), DayPlan, plan_id)
+        session = context.session()
+        return label_plan(session, get_or_404(session, DayPlan, plan_id))
 
 
 @blp.route("/<int:plan_id>/apply", methods=["POST"])
@@ -63,7 +66,7 @@ class ApplyPlan(MethodView):
     @blp.response(200, PlanSchema)
     def post(self, plan_id):
         """Assign every planned visit, all or nothing (409 with the reason)"""
-        plan = day_plans.apply_plan(context.session(), context.clock(), plan_id,
-                                    context.travel())
+        session = context.session()
+        plan = day_plans.apply_plan(session, context.clock(), plan_id, context.travel())
         context.commit()
-        return plan
+        return label_plan(session, plan)

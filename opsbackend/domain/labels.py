@@ -75,5 +75,26 @@ def label_by_visit(session: Session, records) -> list[Labelled]:
     return [Labelled(r, label) for r, label in zip(records, found, strict=True)]
 
 
+def label_plan(session: Session, plan) -> Labelled:
+    """A day plan whose stops and left-out visits carry their patient's study code and area."""
+    content = plan.routes
+    entries = ([stop for route in content.get("routes", []) for stop in route["stops"]]
+               + list(content.get("unassigned", [])))
+    visit_ids = {entry["visit_id"] for entry in entries}
+    patients = dict(session.execute(select(Visit.id, Visit.patient_id)
+                                    .where(Visit.id.in_(visit_ids))).all()) if visit_ids else {}
+    found = dict(zip(visit_ids, labels(session, [(patients.get(v), None) for v in visit_ids]),
+                     strict=True))
+    named = {id(entry): {"study_code": found[entry["visit_id"]].study_code,
+                         "city": found[entry["visit_id"]].city,
+                         "postal_code": found[entry["visit_id"]].postal_code}
+             for entry in entries}
+    routes = [route | {"stops": [stop | named[id(stop)] for stop in route["stops"]]}
+              for route in content.get("routes", [])]
+    unassigned = [entry | named[id(entry)] for entry in content.get("unassigned", [])]
+    return Labelled(plan, Label(), routes=content | {"routes": routes,
+                                                     "unassigned": unassigned})
+
+
 def label_page(session: Session, page: Page, label) -> Page:
     return Page(label(session, page.items), page.total, page.page, page.page_size)
