@@ -48,6 +48,8 @@ class UnitView:
     base_lat: float
     base_lon: float
     shifts: list
+    # The weekly pattern as a key: units that share it share their shift stretches.
+    pattern: tuple = ()
 
 
 def suggestions(session: Session, clock: Clock, scope: Scope, visit_id: int,
@@ -190,7 +192,7 @@ def _judge(session, now: datetime, visit: Visit, units: list, site: Site,
         if unit.status not in WORKING_STATUSES:
             judged.append(Judgement(unit, refusal=Refusal("status", f"unit is {unit.status}")))
             continue
-        pattern = (tuple((s.weekday, s.starts_at, s.ends_at) for s in unit.shifts),
+        pattern = (getattr(unit, "pattern", None) or _pattern(unit.shifts),
                    unit.id if exceptions.get(unit.id) else None)
         if pattern not in stretches_of:
             stretches_of[pattern] = shift_intervals(unit, exceptions[unit.id], site.timezone,
@@ -203,23 +205,31 @@ def _judge(session, now: datetime, visit: Visit, units: list, site: Site,
 
 
 def _unit_views(session, site_id: int) -> list[UnitView]:
+    # SQL core rows: the ORM's row handling would cost more than the query for 7,000 shifts.
+    connection = session.connection()
     shifts = defaultdict(list)
-    for row in session.execute(
+    for row in connection.execute(
         select(UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at, UnitShift.ends_at)
         .join(Unit, Unit.id == UnitShift.unit_id).where(Unit.site_id == site_id)
-    ):
+        .order_by(UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at)
+    ).all():
         shifts[row.unit_id].append(row)
     return [
         UnitView(row.id, row.call_sign, row.status, row.skills, row.base_lat, row.base_lon,
-                 shifts[row.id])
-        for row in session.execute(
+                 shifts[row.id], _pattern(shifts[row.id]))
+        for row in connection.execute(
             select(Unit.id, Unit.call_sign, Unit.status, Unit.skills, Unit.base_lat,
                    Unit.base_lon).where(Unit.site_id == site_id).order_by(Unit.id)
-        )
+        ).all()
     ]
 
 
+def _pattern(shifts) -> tuple:
+    return tuple((s.weekday, s.starts_at, s.ends_at) for s in shifts)
+
+
 def _site_of(session, visit: Visit) -> Site:
-    return session.get(Site, session.get(Patient, visit.patient_id).site_id)
+    return session.scalars(select(Site).join(Patient, Patient.site_id == Site.id)
+                           .where(Patient.id == visit.patient_id)).one()
 
 

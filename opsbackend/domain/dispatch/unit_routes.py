@@ -179,6 +179,9 @@ def _day_key(stop: Stop) -> datetime:
 
 
 def _hops(stops: list[Stop], base, travel):
+    if len(stops) == 1:  # one visit alone: only the drive from the base counts
+        seconds = float(travel.matrix([base], [stops[0].point])[0][0])
+        return lambda _a, _b: seconds
     points = [base] + [s.point for s in stops]
     matrix = travel.matrix(points, points)
     row = {BASE: 0} | {s.visit_id: n + 1 for n, s in enumerate(stops)}
