@@ -141,9 +141,10 @@ def test_two_assignments_to_one_unit_get_consecutive_etas(day_unit, factory, dat
     assign(database, clock, first, unit)
     assign(database, clock, second, unit)
 
-    (_, a, minutes), (_, b, _) = etas_of(database, unit)
-    assert a == MONDAY + timedelta(hours=3)
-    assert b >= a + timedelta(minutes=minutes)
+    # The first keeps its time (its crew's day is not reshuffled); the second follows it.
+    assert etas_of(database, unit) == [
+        (first.id, MONDAY + timedelta(hours=3), 45),
+        (second.id, MONDAY + timedelta(hours=3, minutes=45), 45)]
 
 
 def test_unassigning_lets_the_later_visits_close_up(day_unit, factory, database, clock):
@@ -229,3 +230,24 @@ def test_times_in_a_suggestion_are_utc(day_unit, factory, database, clock):
 
     assert judged.placement.start.utcoffset() == timedelta(0)
     assert judged.placement.start == datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+
+
+def test_a_late_visit_on_the_unit_does_not_stop_the_next_two_from_queueing_in_order(
+        day_unit, factory, database, clock):
+    site, unit = day_unit
+    late = visit_at(factory, database, site, 34.0, -118.0, MONDAY + timedelta(hours=1))
+    assign(database, clock, late, unit)
+    clock.set(MONDAY + timedelta(hours=1, minutes=50))  # nobody there yet, window closing
+    first, second = (visit_at(factory, database, site, 34.0, -118.0,
+                              MONDAY + timedelta(hours=6)) for _ in range(2))
+    with database.transaction() as session:
+        for visit in (first, second):
+            session.get(Visit, visit.id).window_end = MONDAY + timedelta(hours=8)
+
+    assign(database, clock, first, unit)
+    clock.advance(minutes=1)
+    assign(database, clock, second, unit)
+
+    assert [(v, eta) for v, eta, _ in etas_of(database, unit)][1:] == [
+        (first.id, MONDAY + timedelta(hours=6)),
+        (second.id, MONDAY + timedelta(hours=6, minutes=45))]

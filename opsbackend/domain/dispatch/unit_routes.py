@@ -5,9 +5,10 @@ opens. Within a shift the unit drives on from its last stop; a stop in a later s
 (after an overnight gap) starts from the base when that shift opens. Every visit starts
 inside its window and is done inside a shift; travel comes from the travel-time
 estimator. The candidate is tried at every position among the unit's other visits; the
-earliest feasible start wins. A refusal names the visit and the limit that bind in the
+earliest feasible start wins (see ``place``). A refusal names the visit and the limit that bind in the
 candidate's own slot of the day; a visit that was already late before the candidate came
-is timed as soon as the unit can get there and refuses nothing.
+is timed as soon as the unit can get there and refuses nothing. The candidate goes where
+it delays none of the unit's planned visits when it can.
 """
 
 from dataclasses import dataclass, field
@@ -59,14 +60,17 @@ def place(
     ordered = in_day_order(others)
     before = schedule(ordered, hop, stretches, now, lenient=dict.fromkeys(
         s.visit_id for s in ordered))
-    # Visits late already may stay late, never later.
+    # The day as it is. Visits late already may stay late, never later.
     already_late = {visit_id: before.starts[visit_id] for visit_id in before.late}
     options = [schedule(ordered[:n] + [candidate] + ordered[n:], hop, stretches, now,
                         already_late)
                for n in range(len(ordered) + 1)]
     feasible = [o for o in options if isinstance(o, Placement)]
     if feasible:
-        best = min(feasible, key=lambda p: (p.starts[candidate.visit_id], p.travel_seconds))
+        # A new visit fits in without moving the unit's planned visits when it can: the day
+        # the crew already has stays as it is, then the earliest start wins.
+        best = min(feasible, key=lambda p: (_delays(p, before), p.starts[candidate.visit_id],
+                                            p.travel_seconds))
         return _placed(best, candidate)
     # The candidate's own slot by its window says what really binds.
     slot = sum(1 for s in ordered if _day_key(s) <= candidate.window_start)
@@ -166,6 +170,11 @@ def _as_soon_as_possible(stop, here, free_at, hop, now):
     drive = hop(origin, stop.visit_id)
     depart = max(free_at or now, now)
     return max(stop.window_start, depart + timedelta(seconds=drive)), drive
+
+
+def _delays(placement: Placement, before: Placement) -> bool:
+    """Would any of the unit's visits start later than in its day without the candidate?"""
+    return any(placement.starts[visit_id] > start for visit_id, start in before.starts.items())
 
 
 def _placed(result, candidate: Stop):
