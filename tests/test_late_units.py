@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from opsbackend.domain.dispatch import lateness
-from opsbackend.models import Alert, OutboundMessage
+from opsbackend.models import OutboundMessage
 from tests.phone import sms
+from tests.test_alerts_and_jobs import alerts
 
 WINDOW_OPENS = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)  # Tuesday 05:00 in Los Angeles
 DISPATCH = "+13105550101"
@@ -33,11 +34,6 @@ def scan(database, clock):
         return lateness.scan_late_units(session, clock)
 
 
-def late_alerts(database):
-    with database.new_session() as session:
-        return session.scalars(select(Alert).where(Alert.kind == "late_unit")).all()
-
-
 def sent_to(database, phone, template=None):
     with database.new_session() as session:
         stmt = select(OutboundMessage).where(OutboundMessage.to_phone == phone)
@@ -57,7 +53,7 @@ def test_no_check_in_fifteen_minutes_into_the_window_alerts_unit_and_dispatch(
     scan(database, clock)
 
     assert early[1] == 0
-    [alert] = late_alerts(database)
+    [alert] = alerts(database, "late_unit")
     assert (alert.visit_id, alert.status) == (visit.id, "open")
     assert alert.summary.startswith(patient.study_code) and unit.call_sign in alert.summary
     assert len(sent_to(database, nurse.phone)) == 1
@@ -81,7 +77,7 @@ def test_the_alert_closes_when_the_nurse_checks_in(client, database, clock, assi
     sms(client, nurse.phone, f"ARRIVED V{visit.id}")
     scan(database, clock)
 
-    [alert] = late_alerts(database)
+    [alert] = alerts(database, "late_unit")
     assert alert.status == "resolved"
 
 
@@ -92,7 +88,7 @@ def test_an_unassigned_visit_is_not_a_late_unit(factory, database, clock):
 
     scan(database, clock)
 
-    assert late_alerts(database) == []
+    assert alerts(database, "late_unit") == []
 
 
 def test_the_units_position_gives_the_family_a_new_eta(client, auth, database, clock,

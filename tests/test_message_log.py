@@ -6,8 +6,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from opsbackend.domain.messaging import delivery_failures, outbox
-from opsbackend.models import Alert, Contact, OutboundMessage
+from opsbackend.models import Contact, OutboundMessage
 from tests.phone import sms
+from tests.test_alerts_and_jobs import alerts
 
 DISPATCH = "+13105550101"
 
@@ -20,14 +21,16 @@ def queue_to_family(database, clock, patient, body="Reminder: visit tomorrow"):
                                     contact=contact).id
 
 
+def send_failing(database, clock, provider, fake_twilio, failure, patient):
+    """A message to the family, sent once while the fake Twilio answers ``failure``."""
+    queue_to_family(database, clock, patient)
+    fake_twilio.fail_next(failure)
+    outbox.send_due(database, clock, provider)
+
+
 def scan(database, clock):
     with database.transaction() as session:
         return delivery_failures.scan(session, clock)
-
-
-def failed_alerts(database):
-    with database.new_session() as session:
-        return session.scalars(select(Alert).where(Alert.kind == "delivery_failed")).all()
 
 
 def test_messages_in_and_out_are_listed_newest_first_with_status(client, auth, factory,
@@ -64,9 +67,7 @@ def test_nurses_see_the_traffic_without_bodies_and_viewers_see_nothing(client, a
 def test_a_permanent_failure_to_a_family_raises_one_alert(client, auth, factory, database,
                                                            clock, twilio_provider, fake_twilio):
     patient = factory.patient()
-    queue_to_family(database, clock, patient)
-    fake_twilio.fail_next("21211")
-    outbox.send_due(database, clock, twilio_provider)
+    send_failing(database, clock, twilio_provider, fake_twilio, "21211", patient)
 
     failed = client.get(f"/api/v1/messages?status=failed&contact_id={patient.contacts[0].id}",
                         headers=auth("dispatcher")).json["items"]
@@ -75,7 +76,7 @@ def test_a_permanent_failure_to_a_family_raises_one_alert(client, auth, factory,
 
     [message] = failed
     assert (message["error_code"], message["attempts"]) == ("21211", 1)
-    [alert] = failed_alerts(database)
+    [alert] = alerts(database, "delivery_failed")
     assert alert.patient_id == patient.id and alert.severity == "medium"
     assert "21211" in alert.summary and "family (mother)" in alert.summary
     with database.new_session() as session:
@@ -87,21 +88,17 @@ def test_a_permanent_failure_to_a_family_raises_one_alert(client, auth, factory,
 def test_a_message_still_being_retried_raises_nothing(factory, database, clock,
                                                       twilio_provider, fake_twilio):
     patient = factory.patient()
-    queue_to_family(database, clock, patient)
-    fake_twilio.fail_next("500")
-    outbox.send_due(database, clock, twilio_provider)
+    send_failing(database, clock, twilio_provider, fake_twilio, "500", patient)
 
     scan(database, clock)
 
-    assert failed_alerts(database) == []
+    assert alerts(database, "delivery_failed") == []
 
 
 def test_a_later_delivered_message_closes_the_alert(client, factory, database, clock,
                                                     twilio_provider, fake_twilio):
     patient = factory.patient()
-    queue_to_family(database, clock, patient)
-    fake_twilio.fail_next("21211")
-    outbox.send_due(database, clock, twilio_provider)
+    send_failing(database, clock, twilio_provider, fake_twilio, "21211", patient)
     scan(database, clock)
     later = queue_to_family(database, clock, patient, body="second try")
     outbox.send_due(database, clock, twilio_provider)
@@ -113,7 +110,7 @@ def test_a_later_delivered_message_closes_the_alert(client, factory, database, c
 
     scan(database, clock)
 
-    [alert] = failed_alerts(database)
+    [alert] = alerts(database, "delivery_failed")
     assert alert.status == "resolved"
 
 

@@ -39,6 +39,15 @@ def bag_visit(database, course) -> Visit:
                                .order_by(Visit.window_start)).first()
 
 
+def assigned_bag_visit(client, auth, database, course, unit):
+    """The course's first bag-change visit, assigned through the API; and the headers."""
+    visit = bag_visit(database, course)
+    headers = auth("dispatcher")
+    client.post(f"/api/v1/visits/{visit.id}/assign", json={"unit_id": unit.id},
+                headers=headers)
+    return visit, headers
+
+
 def sms_to(database, phone) -> list[OutboundMessage]:
     with database.new_session() as session:
         return session.scalars(select(OutboundMessage).where(OutboundMessage.to_phone == phone)
@@ -109,10 +118,7 @@ def test_a_bag_change_brought_forward_is_for_the_hanging_bag(client, auth, day):
 def test_moving_a_visit_tells_the_family_in_their_language_and_the_unit(client, auth, day,
                                                                          database):
     _site, unit, nurse, _patient, course = day
-    visit = bag_visit(database, course)
-    headers = auth("dispatcher")
-    client.post(f"/api/v1/visits/{visit.id}/assign", json={"unit_id": unit.id},
-                headers=headers)
+    visit, headers = assigned_bag_visit(client, auth, database, course, unit)
 
     response = client.patch(f"/api/v1/visits/{visit.id}", headers=headers, json={
         "window_start": iso(TUESDAY_0500_LA - timedelta(hours=1)),
@@ -191,10 +197,7 @@ def test_moving_a_bag_change_past_its_bag_is_refused_unless_confirmed(client, au
 def test_a_move_the_unit_cannot_make_puts_the_visit_back_on_the_board(client, auth, day,
                                                                        database):
     _site, unit, nurse, _patient, course = day
-    visit = bag_visit(database, course)
-    headers = auth("dispatcher")
-    client.post(f"/api/v1/visits/{visit.id}/assign", json={"unit_id": unit.id},
-                headers=headers)
+    visit, headers = assigned_bag_visit(client, auth, database, course, unit)
 
     # 01:00-03:00 in Los Angeles: the unit's shift opens at 03:00.
     moved = client.patch(f"/api/v1/visits/{visit.id}", headers=headers, json={
@@ -210,10 +213,7 @@ def test_a_move_the_unit_cannot_make_puts_the_visit_back_on_the_board(client, au
 def test_cancelling_tells_family_and_unit_and_the_schedule_does_not_revive_it(
         client, auth, day, database, clock):
     _site, unit, nurse, _patient, course = day
-    visit = bag_visit(database, course)
-    headers = auth("dispatcher")
-    client.post(f"/api/v1/visits/{visit.id}/assign", json={"unit_id": unit.id},
-                headers=headers)
+    visit, headers = assigned_bag_visit(client, auth, database, course, unit)
 
     response = client.post(f"/api/v1/visits/{visit.id}/cancel", headers=headers,
                            json={"reason_code": "patient_hospitalised", "note": "admitted"})

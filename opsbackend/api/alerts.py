@@ -5,6 +5,7 @@ from marshmallow import Schema, fields
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.day_fields import PatientArea
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
 from opsbackend.domain.alerting import alerts
 from opsbackend.domain.labels import label_by_visit
@@ -16,7 +17,7 @@ blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts",
                 description="Things that need a human: acknowledge to stop the ladder")
 
 
-class AlertSchema(Schema):
+class AlertSchema(PatientArea):
     id = fields.Integer()
     ref = fields.Function(lambda alert: f"A{alert.id}")
     kind = fields.String()
@@ -25,9 +26,6 @@ class AlertSchema(Schema):
     summary = fields.String()
     site_id = fields.Integer(allow_none=True)
     patient_id = fields.Integer(allow_none=True)
-    study_code = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    postal_code = fields.String(allow_none=True)
     course_id = fields.Integer(allow_none=True)
     bag_id = fields.Integer(allow_none=True)
     visit_id = fields.Integer(allow_none=True)

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields
 from opsbackend.api import context
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import record_id, text
+from opsbackend.api.day_fields import PatientArea, record_id, text
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging
 from opsbackend.domain.messaging import callbacks
 from opsbackend.models.callback import CALLBACK_OUTCOMES, CALLBACK_STATUSES
@@ -17,13 +17,10 @@ blp = Blueprint("callbacks", __name__, url_prefix="/api/v1/callbacks",
 DISPATCHERS = ("admin", "dispatcher")
 
 
-class CallbackSchema(Schema):
+class CallbackSchema(PatientArea):
     id = fields.Integer()
     site_id = fields.Integer()
     patient_id = fields.Integer()
-    study_code = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    postal_code = fields.String(allow_none=True)
     contact_id = fields.Integer()
     contact_name = fields.String(allow_none=True)
     relationship = fields.String(allow_none=True)

@@ -4,7 +4,7 @@
 routes need until the two meet.)
 """
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer
 
@@ -20,3 +20,11 @@ def _no_nul(value: str) -> None:
 
 def text(max_length: int, **kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(min=1, max=max_length), _no_nul], **kwargs)
+
+
+class PatientArea(Schema):
+    """What a dispatcher reads beside a patient id: the study code and the home's area."""
+
+    study_code = fields.String(allow_none=True)
+    city = fields.String(allow_none=True, metadata={"description": "the home's city"})
+    postal_code = fields.String(allow_none=True)

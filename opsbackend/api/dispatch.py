@@ -6,7 +6,7 @@ from marshmallow import Schema, fields
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import record_id
+from opsbackend.api.day_fields import PatientArea, record_id
 from opsbackend.api.fields import utc_datetime
 from opsbackend.api.visits import VisitSchema
 from opsbackend.domain.dispatch import assignment, lateness
@@ -36,11 +36,8 @@ class SuggestionSchema(Schema):
         metadata={"description": "the visit whose window or shift refuses it"})
 
 
-class SuggestionsSchema(Schema):
+class SuggestionsSchema(PatientArea):
     visit_id = fields.Integer()
-    study_code = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    postal_code = fields.String(allow_none=True)
     suitable = fields.List(fields.Nested(SuggestionSchema))
     excluded = fields.List(fields.Nested(SuggestionSchema))
 

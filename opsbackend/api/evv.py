@@ -6,7 +6,7 @@ from marshmallow import Schema, fields
 from opsbackend.api import context
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import record_id, text
+from opsbackend.api.day_fields import PatientArea, record_id, text
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging
 from opsbackend.domain.phone import evv
 from opsbackend.models.evv import EVV_EXCEPTION_KINDS, EVV_EXCEPTION_STATUSES, EVV_REASON_CODES
@@ -16,7 +16,7 @@ blp = Blueprint("evv", __name__, url_prefix="/api/v1/evv-exceptions",
 SUPERVISORS = ("admin", "dispatcher")
 
 
-class EvvExceptionSchema(Schema):
+class EvvExceptionSchema(PatientArea):
     id = fields.Integer()
     site_id = fields.Integer()
     kind = fields.String(metadata={"description": ", ".join(EVV_EXCEPTION_KINDS)})
@@ -24,9 +24,6 @@ class EvvExceptionSchema(Schema):
     status = fields.String()
     visit_id = fields.Integer(allow_none=True)
     patient_id = fields.Integer(allow_none=True)
-    study_code = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    postal_code = fields.String(allow_none=True)
     call_sign = fields.String(allow_none=True, metadata={"description": "the visit's unit"})
     check_in_id = fields.Integer(allow_none=True)
     nurse_id = fields.Integer(allow_none=True)

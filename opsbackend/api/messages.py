@@ -1,12 +1,12 @@
 """Every SMS in and out, with delivery status and error codes (bodies: dispatchers, admins)."""
 
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import STAFF, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import record_id
+from opsbackend.api.day_fields import PatientArea, record_id
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, utc_datetime
 from opsbackend.domain.messaging import message_log
 from opsbackend.models.messaging import OUTBOUND_STATUSES
@@ -15,16 +15,13 @@ blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages",
                 description="SMS in and out: what arrived, what failed and why")
 
 
-class MessageSchema(Schema):
+class MessageSchema(PatientArea):
     direction = fields.String(metadata={"description": "outbound or inbound"})
     id = fields.Integer(metadata={"description": "of the outbound or the inbound message"})
     at = fields.DateTime(metadata={"description": "queued (outbound) or received (inbound)"})
     phone = fields.String(metadata={"description": "to (outbound) or from (inbound)"})
     site_id = fields.Integer(allow_none=True)
     patient_id = fields.Integer(allow_none=True)
-    study_code = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    postal_code = fields.String(allow_none=True)
     contact_id = fields.Integer(allow_none=True)
     nurse_id = fields.Integer(allow_none=True)
     visit_id = fields.Integer(allow_none=True)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.day_fields import PatientArea
 from opsbackend.domain.dispatch.coverage import coverage
 from opsbackend.models import Home, Patient, Unit
 
@@ -26,11 +27,8 @@ class CoverageArgs(Schema):
     max_travel_minutes = fields.Integer(load_default=90, validate=validate.Range(min=5, max=600))
 
 
-class PatientPlaceSchema(Schema):
+class PatientPlaceSchema(PatientArea):
     patient_id = fields.Integer()
-    study_code = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    postal_code = fields.String(allow_none=True)
 
 
 class SiteCoverageSchema(Schema):

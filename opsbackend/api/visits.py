@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import record_id, text
+from opsbackend.api.day_fields import PatientArea, record_id, text
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, skills, utc_datetime
 from opsbackend.domain.dispatch import visit_changes, visits
 from opsbackend.domain.labels import label_visit
@@ -15,15 +15,12 @@ blp = Blueprint("visits", __name__, url_prefix="/api/v1/visits",
 DISPATCHERS = ("admin", "dispatcher")
 
 
-class VisitSchema(Schema):
+class VisitSchema(PatientArea):
     id = fields.Integer()
     code = fields.Function(lambda visit: f"V{visit.id}",
                            metadata={"description": "what nurses text, e.g. V123"})
     course_id = fields.Integer(allow_none=True)
     patient_id = fields.Integer()
-    study_code = fields.String(allow_none=True)
-    city = fields.String(allow_none=True, metadata={"description": "the home's city"})
-    postal_code = fields.String(allow_none=True)
     bag_id = fields.Integer(allow_none=True)
     kind = fields.String()
     status = fields.String()

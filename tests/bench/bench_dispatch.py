@@ -54,6 +54,13 @@ def load_units(database, site_id, count, first_id):
         connection.execute(insert(UnitShift.__table__), shifts)
 
 
+def new_sites(database, *codes) -> list[int]:
+    with database.transaction(actor="bench") as session:
+        return [sites.create_site(session, dict(code=code, name=f"Site {code}", region="West",
+                                                timezone="America/Los_Angeles")).id
+                for code in codes]
+
+
 def visit(database, site_id, start=NOW + timedelta(hours=3), point=(34.3, -118.3),
           minutes=45) -> int:
     with database.transaction(actor="bench") as session:
@@ -88,11 +95,7 @@ def time_suggestions(database, visit_id, runs=15) -> float:
 def suggestions_benchmark(units: int) -> tuple[float, float]:
     with fresh_database("opsbackend_bench_dispatch") as url:
         database = Database(url, FixedClock(NOW))
-        with database.transaction(actor="bench") as session:
-            small = sites.create_site(session, dict(code="S", name="Small", region="West",
-                                                    timezone="America/Los_Angeles")).id
-            large = sites.create_site(session, dict(code="L", name="Large", region="West",
-                                                    timezone="America/Los_Angeles")).id
+        small, large = new_sites(database, "S", "L")
         load_units(database, small, 10, 1)
         load_units(database, large, units, 100)
         reference = time_suggestions(database, visit(database, small))
@@ -126,11 +129,7 @@ def time_assignments(database, site_id, unit_id, stops: int, runs: int) -> list[
 def assignment_benchmark(runs: int) -> tuple[list[float], list[float]]:
     with fresh_database("opsbackend_bench_assign") as url:
         database = Database(url, FixedClock(NOW))
-        with database.transaction(actor="bench") as session:
-            busy = sites.create_site(session, dict(code="B", name="Busy", region="West",
-                                                   timezone="America/Los_Angeles")).id
-            idle = sites.create_site(session, dict(code="I", name="Idle", region="West",
-                                                   timezone="America/Los_Angeles")).id
+        busy, idle = new_sites(database, "B", "I")
         load_units(database, busy, 1, 1)
         load_units(database, idle, 1, 2)
         full = time_assignments(database, busy, 1, 12, runs)

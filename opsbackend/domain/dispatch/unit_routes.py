@@ -4,11 +4,11 @@ Times are true: no stop starts before now, and none before the shift that covers
 opens. Within a shift the unit drives on from its last stop; a stop in a later shift
 (after an overnight gap) starts from the base when that shift opens. Every visit starts
 inside its window and is done inside a shift; travel comes from the travel-time
-estimator. The candidate is tried at every position among the unit's other visits; the
-earliest feasible start wins (see ``place``). A refusal names the visit and the limit that bind in the
-candidate's own slot of the day; a visit that was already late before the candidate came
-is timed as soon as the unit can get there and refuses nothing. The candidate goes where
-it delays none of the unit's planned visits when it can.
+estimator. The candidate is tried at every position among the unit's other visits: it
+goes where it delays none of them when it can, then where it starts earliest. A refusal
+names the visit and the limit that bind in the candidate's own slot of the day; a visit
+that was already late before the candidate came is timed as soon as the unit can get
+there and refuses nothing (but is never made later).
 """
 
 from dataclasses import dataclass, field
