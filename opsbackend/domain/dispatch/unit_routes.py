@@ -53,6 +53,7 @@ def place(
     candidate: Stop, others: list[Stop], base: tuple[float, float], stretches, travel,
     now: datetime,
 ) -> Placement | Refusal:
+    now = _next_minute(now)
     hop = _hops([candidate, *others], base, travel)
     alone = schedule([candidate], hop, stretches, now)
     if isinstance(alone, Refusal) or not others:
@@ -82,7 +83,7 @@ def retime(stops: list[Stop], base, stretches, travel, now: datetime) -> Placeme
     ordered = in_day_order(stops)
     if not ordered:
         return Placement(None, 0.0)
-    return schedule(ordered, _hops(ordered, base, travel), stretches, now,
+    return schedule(ordered, _hops(ordered, base, travel), stretches, _next_minute(now),
                     lenient=dict.fromkeys(s.visit_id for s in ordered))
 
 
@@ -137,7 +138,7 @@ def _earliest_start(stop: Stop, here: int, free_at: datetime | None, hop, stretc
             origin, depart = BASE, opens  # from the base, when this shift opens
         depart = max(depart, now)
         drive = hop(origin, stop.visit_id)
-        start = max(stop.window_start, depart + timedelta(seconds=drive))
+        start = max(stop.window_start, _next_minute(depart + timedelta(seconds=drive)))
         if start > stop.window_end:
             return _too_late(stop, origin, depart, drive, start, opens, now)
         if start + stop.service <= closes:
@@ -169,7 +170,7 @@ def _as_soon_as_possible(stop, here, free_at, hop, now):
     origin = here if free_at is not None else BASE
     drive = hop(origin, stop.visit_id)
     depart = max(free_at or now, now)
-    return max(stop.window_start, depart + timedelta(seconds=drive)), drive
+    return max(stop.window_start, _next_minute(depart + timedelta(seconds=drive))), drive
 
 
 def _delays(placement: Placement, before: Placement) -> bool:
@@ -199,6 +200,12 @@ def _hops(stops: list[Stop], base, travel):
         return float(matrix[row[a]][row[b]])
 
     return hop
+
+
+def _next_minute(moment: datetime) -> datetime:
+    """ETAs on the minute: 10:35, not 10:34:12.5."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
 
 
 def _t(moment: datetime) -> str:
