@@ -272,3 +272,22 @@ def test_a_change_for_another_day_waits_for_the_morning_a_same_day_one_does_not(
     held, at_once = sms_to(database, SPANISH_MOTHER["phone"])
     assert held.next_attempt_at == datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # 07:00 local
     assert at_once.next_attempt_at is None
+
+
+def test_an_extra_visit_changes_kind_a_scheduled_one_does_not(client, auth, day, database):
+    _site, _unit, _nurse, patient, course = day
+    headers = auth("dispatcher")
+    extra = client.post("/api/v1/visits", headers=headers, json={
+        "patient_id": patient.id, "kind": "pump_check", "window_start": "2026-03-02T20:00:00Z",
+        "window_end": "2026-03-02T22:00:00Z"}).json
+
+    changed = client.patch(f"/api/v1/visits/{extra['id']}", headers=headers, json={
+        "kind": "lab_draw", "reason_code": "clinical_order", "required_skills": ["phlebotomy"]})
+    scheduled = client.patch(f"/api/v1/visits/{bag_visit(database, course).id}",
+                             headers=headers, json={"kind": "lab_draw",
+                                                    "reason_code": "clinical_order"})
+
+    assert changed.status_code == 200
+    assert (changed.json["kind"], changed.json["service_minutes"]) == ("lab_draw", 20)
+    assert changed.json["required_skills"] == ["pediatric", "phlebotomy"]
+    assert scheduled.status_code == 422 and "kind" in scheduled.json["errors"]["json"]

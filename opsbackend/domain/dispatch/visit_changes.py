@@ -84,8 +84,12 @@ def move_visit(session: Session, clock: Clock, scope: Scope, visit_id: int, chan
         visit.window_start, visit.window_end = start, end
         visit.rescheduled_at = visit.window_changed_at = clock.now()
     if "kind" in changes:
-        _change_kind(session, clock, visit, changes.pop("kind"), changes)
-    for name, value in changes.items():  # notes, service_minutes, required_skills
+        _change_kind(session, clock, visit, changes.pop("kind"))
+        changes.setdefault("service_minutes", rules.service_minutes.get(visit.kind, 45))
+    if "required_skills" in changes:  # as on creation: the rules' skills and these
+        visit.required_skills = _skills(session, clock, session.get(Patient, visit.patient_id),
+                                        visit.kind, changes.pop("required_skills"))
+    for name, value in changes.items():  # notes, service_minutes
         setattr(visit, name, value)
     visit.reason_code = reason
     session.flush()
@@ -161,7 +165,7 @@ def _check_due(session, clock, visit: Visit, confirm_late: bool, reason: str | N
                   "reason_code": reason, "confirmed_by": session.info.get("actor", "system")})
 
 
-def _change_kind(session, clock, visit: Visit, kind: str, changes: dict) -> None:
+def _change_kind(session, clock, visit: Visit, kind: str) -> None:
     if kind == visit.kind:
         return
     if not visit.dedupe_key.startswith(EXTRA):
@@ -170,9 +174,8 @@ def _change_kind(session, clock, visit: Visit, kind: str, changes: dict) -> None
     course = session.get(Course, visit.course_id) if visit.course_id else None
     visit.bag_id = getattr(_bag_for(session, kind, course, None), "id", None)
     visit.kind = kind
-    if "required_skills" not in changes:
-        visit.required_skills = _skills(session, clock, session.get(Patient, visit.patient_id),
-                                        kind, None)
+    visit.required_skills = _skills(session, clock, session.get(Patient, visit.patient_id),
+                                    kind, None)
 
 
 def _tell_unit(session, clock, visit: Visit, unit_id: int, kept: bool, moved: bool) -> None:

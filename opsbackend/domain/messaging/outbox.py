@@ -22,8 +22,8 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.messaging.outdated import outdated_reason
-from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site, Visit
+from opsbackend.domain.messaging import outdated
+from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site
 from opsbackend.sms.provider import PermanentSmsError, SendResult, TransientSmsError
 
 log = logging.getLogger("opsbackend.outbox")
@@ -273,24 +273,10 @@ def _unwanted(session: Session, rows, now: datetime) -> dict[str, list[int]]:
         "alert_closed": [row.id for row in rows
                          if row.alert_id in closed and row.to_phone not in opted_out],
     }
-    for row, reason in _outdated(session, rows, now):
+    for row, reason in outdated.claimed(session, rows, now):
         if row.to_phone not in opted_out:
             unwanted.setdefault(reason, []).append(row.id)
     return {reason: ids for reason, ids in unwanted.items() if ids}
-
-
-def _outdated(session: Session, rows, now: datetime):
-    about_visits = [row for row in rows if row.visit_id is not None and row.alert_id is None]
-    if not about_visits:
-        return
-    visits = {v.id: v for v in session.execute(
-        select(Visit.id, Visit.status, Visit.window_start, Visit.window_end,
-               Visit.window_changed_at)
-        .where(Visit.id.in_({row.visit_id for row in about_visits})))}
-    for row in about_visits:
-        reason = outdated_reason(row.template, row.created_at, visits[row.visit_id], now)
-        if reason is not None:
-            yield row, reason
 
 
 @dataclass

@@ -8,6 +8,11 @@ suppresses the message with the reason instead. Alert messages follow their aler
 
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlmodel import Session
+
+from opsbackend.models import Visit
+
 # Still true whatever became of the visit: it says the visit left the unit's day.
 ALWAYS_TRUE = ("unit.visit_removed",)
 
@@ -29,3 +34,18 @@ def outdated_reason(template: str, queued_at: datetime, visit, now: datetime) ->
     if visit.window_changed_at is not None and visit.window_changed_at > queued_at:
         return "visit_moved"
     return None
+
+
+def claimed(session: Session, rows, now: datetime):
+    """(row, reason) for each claimed outbox row about a visit that is outdated now."""
+    about_visits = [row for row in rows if row.visit_id is not None and row.alert_id is None]
+    if not about_visits:
+        return
+    visits = {v.id: v for v in session.execute(
+        select(Visit.id, Visit.status, Visit.window_start, Visit.window_end,
+               Visit.window_changed_at)
+        .where(Visit.id.in_({row.visit_id for row in about_visits})))}
+    for row in about_visits:
+        reason = outdated_reason(row.template, row.created_at, visits[row.visit_id], now)
+        if reason is not None:
+            yield row, reason
