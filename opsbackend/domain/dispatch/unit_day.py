@@ -65,9 +65,9 @@ def shift_exceptions(session: Session, unit_ids, span) -> dict[int, list[UnitShi
 
 def write_etas(session: Session, starts: dict[int, datetime], skip: int | None = None) -> int:
     """Each assigned visit's ETA from a computed day; visits under way keep theirs."""
+    ids = [visit_id for visit_id in starts if visit_id != skip]
     changed = 0
-    # Loaded with the unit's day just before: found in the session, not queried again.
-    for visit in (session.get(Visit, visit_id) for visit_id in starts if visit_id != skip):
+    for visit in session.scalars(select(Visit).where(Visit.id.in_(ids))) if ids else ():
         if visit.status == "assigned" and visit.eta != starts[visit.id]:
             visit.eta = starts[visit.id]
             changed += 1
