@@ -24,7 +24,6 @@ VISIT_STATUSES = (
 )
 CHECK_IN_KINDS = ("arrived", "bag_changed", "pump_status", "departed")
 CHANNELS = ("sms", "voice", "api", "web")
-LOCATION_METHODS = ("home_landline", "unit_gps", "gps", "none")
 # Why a dispatcher moved or cancelled a visit: a fixed list, so the trail can be counted.
 VISIT_REASON_CODES = (
     "family_request",

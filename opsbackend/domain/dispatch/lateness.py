@@ -37,20 +37,20 @@ def scan_late_units(session: Session, clock: Clock) -> tuple[int, int, int]:
         Alert.kind == "late_unit",
         Alert.visit_id.in_(select(Visit.id).where(Visit.status.not_in(WAITING_FOR_UNIT))))
     rows = session.execute(
-        select(Visit, Site.late_unit_grace_minutes, Site.timezone, Patient.study_code,
-               Unit.call_sign)
+        select(Visit, Site.id, Site.late_unit_grace_minutes, Site.timezone,
+               Patient.study_code, Unit.call_sign)
         .join(Patient, Patient.id == Visit.patient_id).join(Site, Site.id == Patient.site_id)
         .join(Unit, Unit.id == Visit.unit_id)
         .where(Visit.status.in_(WAITING_FOR_UNIT), Visit.window_start <= now,
                Visit.window_end >= now - visits.MISSED_AFTER)
     ).all()
     raised = queued = 0
-    for visit, grace, zone, study_code, call_sign in rows:
+    for visit, site_id, grace, zone, study_code, call_sign in rows:
         if visit.window_start + timedelta(minutes=grace) > now:
             continue
         result = alerts.raise_alert(
             session, clock, kind="late_unit", dedupe_key=f"late_unit:{visit.id}",
-            site_id=visit_site(session, visit), patient_id=visit.patient_id,
+            site_id=site_id, patient_id=visit.patient_id,
             course_id=visit.course_id, bag_id=visit.bag_id, visit_id=visit.id,
             summary=f"{study_code}: no check-in at V{visit.id} ({call_sign}); its window "
                     f"opened {templates.local_time(visit.window_start, zone)}")
@@ -86,10 +86,6 @@ def unit_position(session: Session, clock: Clock, scope: Scope, unit_id: int, la
         _new_eta(session, clock, visit,
                  max(unit.last_located_at, clock.now()) + timedelta(seconds=seconds))
     return unit
-
-
-def visit_site(session: Session, visit: Visit) -> int:
-    return visits.site_id_of(session, visit)
 
 
 def _late_visit_of(session, unit_id: int) -> Visit | None:

@@ -8,7 +8,6 @@ share a minute, and no ETA lies in the past or before a shift opens.
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -16,7 +15,7 @@ from sqlmodel import Session
 from opsbackend.domain.dispatch import unit_routes
 from opsbackend.domain.dispatch.unit_routes import Stop
 from opsbackend.domain.registry.shifts import shift_intervals
-from opsbackend.models import Home, Patient, Site, Unit, UnitShiftException, Visit
+from opsbackend.models import Home, Site, Unit, UnitShiftException, Visit
 
 # Other visits this far either side of a visit's window can interact with it.
 NEIGHBOURHOOD = timedelta(hours=14)
@@ -87,8 +86,3 @@ def retime(session: Session, now: datetime, unit_id: int, span, travel) -> int:
     day = unit_routes.retime(stops, (unit.base_lat, unit.base_lon), stretches, travel, now)
     return write_etas(session, day.starts)
 
-
-def site_timezone(session: Session, visit: Visit) -> ZoneInfo:
-    return ZoneInfo(session.scalar(
-        select(Site.timezone).join(Patient, Patient.site_id == Site.id)
-        .where(Patient.id == visit.patient_id)))
