@@ -15,10 +15,11 @@ from sqlalchemy import delete
 from jobs.runner import JobResult
 from opsbackend import metrics
 from opsbackend.domain.alerting import alert_scans, alerts, first_sms
+from opsbackend.domain.dispatch import lateness
 from opsbackend.domain.dispatch.visits import mark_missed_visits
 from opsbackend.domain.infusion import course_lifecycle, visit_schedule
 from opsbackend.domain.interop import webhook_sender
-from opsbackend.domain.messaging import outbox, reminders
+from opsbackend.domain.messaging import callbacks, delivery_failures, outbox, reminders
 from opsbackend.models import JobRun
 
 JOB_RUNS_KEPT = timedelta(days=2)
@@ -67,6 +68,21 @@ def pump_alarms(session, clock, context) -> JobResult:
 def unassigned_visits(session, clock, context) -> JobResult:
     scan = alert_scans.scan_unassigned_visits(session, clock, context.alert_rules)
     return JobResult(scan.examined, scan.alerts_raised, scan.messages_queued)
+
+
+def late_units(session, clock, context) -> JobResult:
+    examined, raised, queued = lateness.scan_late_units(session, clock)
+    return JobResult(examined, raised, queued)
+
+
+def callback_requests(session, clock, context) -> JobResult:
+    examined, raised, queued = callbacks.scan_overdue(session, clock)
+    return JobResult(examined, raised, queued)
+
+
+def failed_deliveries(session, clock, context) -> JobResult:
+    examined, raised, queued = delivery_failures.scan(session, clock)
+    return JobResult(examined, raised, queued)
 
 
 def family_reminders(session, clock, context) -> JobResult:
@@ -120,6 +136,9 @@ JOBS = (
     Job("escalation", 15, escalation),
     Job("pump_alarms", 30, pump_alarms),
     Job("unassigned_visits", 60, unassigned_visits),
+    Job("late_units", 60, late_units),
+    Job("callback_requests", 60, callback_requests),
+    Job("failed_deliveries", 60, failed_deliveries),
     Job("family_reminders", 60, family_reminders),
     Job("course_completion", 60, course_completion),
     Job("visit_horizon", 600, visit_horizon),

@@ -10,6 +10,7 @@ from datetime import date, time, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
+from opsbackend import demo_day
 from opsbackend.clock import Clock
 from opsbackend.domain.infusion import bag_custody, course_lifecycle, courses
 from opsbackend.domain.registry import nurses, patients, sites, tokens, units
@@ -129,6 +130,7 @@ def seed_demo(session: Session, clock: Clock, secret_key: str) -> dict[str, str]
         _nurse(session, spec, site_ids, unit_ids)
     for row in PATIENTS:
         _patient_with_course(session, clock, row, site_ids)
+    demo_day.seed_day(session, clock)
     return {role: _demo_token(session, secret_key, role) for role in ROLES}
 
 

@@ -42,8 +42,10 @@ def test_coverage_numbers_on_a_hand_computed_case(client, auth, factory, databas
     # The visit helper enrolled a fifth West patient (at 34.05, -118.05) with its course.
     assert w["active_patients"] == 5
     assert w["units"] == 1
-    assert w["patients_out_of_reach"] == [far.id]
-    assert w["patients_without_location"] == [unlocated.id]
+    assert [p["patient_id"] for p in w["patients_out_of_reach"]] == [far.id]
+    assert w["patients_out_of_reach"][0]["study_code"] == far.study_code
+    assert w["patients_out_of_reach"][0]["postal_code"] == far.home.postal_code
+    assert [p["patient_id"] for p in w["patients_without_location"]] == [unlocated.id]
     assert w["visits_next_7_days"] >= 1
     # 7 shifts x 12 h = 5,040 min; a 45 min visit + 30 min of travel: 67.2 visits.
     assert w["capacity_visits_next_7_days"] == 67.2

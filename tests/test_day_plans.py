@@ -7,6 +7,7 @@ from sqlalchemy import select
 from opsbackend.domain.dispatch import assignment, day_plans
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.registry import units
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Home, Visit
 from tests.test_dispatch import ALL_WEEK_DAYS, MONDAY, StraightLine, visit_at
 
@@ -51,8 +52,10 @@ def test_a_plan_routes_every_visit_it_can_inside_windows_skills_and_shifts(
         # shifts: 07:00-19:00 Los Angeles
         assert MONDAY <= start <= MONDAY + timedelta(hours=12)
     assert planned[visits[2].id][0] == units[1].id  # only the infant-trained unit may go
-    assert body["unassigned"] == [{"visit_id": visits[3].id,
-                                   "reason": "no unit has the skills picc_line"}]
+    assert [(u["visit_id"], u["reason"]) for u in body["unassigned"]] == [
+        (visits[3].id, "no unit has the skills picc_line")]
+    assert body["unassigned"][0]["study_code"] and body["unassigned"][0]["postal_code"]
+    assert all(stop["study_code"] for route in body["routes"] for stop in route["stops"])
     assert body["status"] == "preview" and body["total_travel_minutes"] > 0
     with database.new_session() as session:
         assert session.scalars(select(Visit).where(Visit.unit_id.is_not(None))).all() == []
@@ -122,7 +125,8 @@ def test_units_off_shift_are_named(client, auth, factory, database):
     body = plan(client, auth, site).json
 
     assert len(body["units_off_shift"]) == 1
-    assert body["unassigned"] == [{"visit_id": visit.id, "reason": "no units available"}]
+    assert [(u["visit_id"], u["reason"]) for u in body["unassigned"]] == [
+        (visit.id, "no units available")]
 
 
 # Plans from now, on the domain functions with straight-line travel (1 minute a km).
@@ -288,7 +292,7 @@ def test_applying_refuses_a_plan_something_was_booked_under(factory, database, c
     plan = plan_now(database, clock, site)
     newcomer = visit_at(factory, database, site, 34.0, -118.0, at(15))
     with database.transaction() as session:
-        assignment.assign(session, clock, newcomer.id, unit.id, StraightLine())
+        assignment.assign(session, clock, Scope.everything(), newcomer.id, unit.id, StraightLine())
 
     with pytest.raises(Conflict, match=f"V{newcomer.id} was booked"), \
             database.transaction() as session:

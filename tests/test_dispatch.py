@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from opsbackend.domain.dispatch import assignment
 from opsbackend.domain.errors import Conflict, Invalid
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Visit
 
 MONDAY = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 07:00 in Los Angeles
+EVERY_SITE = Scope.everything()
 ALL_WEEK_DAYS = [{"weekday": d, "starts_at": time(7), "ends_at": time(19)} for d in range(7)]
 
 
@@ -53,12 +55,12 @@ def visit_at(factory, database, site, lat, lon, start, minutes=45, skills=("pedi
 
 def suggest(database, clock, visit):
     with database.new_session() as session:
-        return assignment.suggestions(session, clock, visit.id, StraightLine())
+        return assignment.suggestions(session, clock, EVERY_SITE, visit.id, StraightLine())
 
 
 def assign(database, clock, visit, unit):
     with database.transaction() as session:
-        return assignment.assign(session, clock, visit.id, unit.id, StraightLine())
+        return assignment.assign(session, clock, EVERY_SITE, visit.id, unit.id, StraightLine())
 
 
 def test_a_suitable_unit_is_ranked_with_its_arrival(world, factory, database, clock):
@@ -162,7 +164,7 @@ def test_unassign_puts_the_visit_back_and_keeps_the_trail(world, factory, databa
     assign(database, clock, visit, unit)
 
     with database.transaction() as session:
-        back = assignment.unassign(session, clock, visit.id)
+        back = assignment.unassign(session, clock, EVERY_SITE, visit.id, StraightLine())
 
     assert (back.status, back.unit_id) == ("unassigned", None)
 

@@ -20,7 +20,7 @@ def test_suggestions_list_suitable_units_and_why_others_are_not(client, auth, fa
     assert body["excluded"] == [{
         "unit_id": unskilled.id, "call_sign": unskilled.call_sign, "suitable": False,
         "arrival": None, "travel_minutes": None, "reason": "skill",
-        "detail": "lacks pediatric"}]
+        "detail": "lacks pediatric", "binding_visit_id": None}]
 
 
 def test_assign_and_unassign_through_the_api(client, auth, factory, database):

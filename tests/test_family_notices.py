@@ -7,7 +7,7 @@ from sqlalchemy import select
 from opsbackend.domain.dispatch import assignment
 from opsbackend.domain.infusion import course_lifecycle
 from opsbackend.models import OutboundMessage
-from tests.test_dispatch import ALL_WEEK_DAYS, MONDAY, StraightLine, visit_at
+from tests.test_dispatch import ALL_WEEK_DAYS, EVERY_SITE, MONDAY, StraightLine, visit_at
 
 
 def family_messages(database, phone):
@@ -45,9 +45,9 @@ def test_a_reassignment_that_moves_the_time_tells_the_family(factory, database, 
                        shifts=ALL_WEEK_DAYS)
     visit = visit_at(factory, database, site, 34.0, -118.0, MONDAY, minutes=30)
     with database.transaction() as session:
-        assignment.assign(session, clock, visit.id, near.id, StraightLine())
+        assignment.assign(session, clock, EVERY_SITE, visit.id, near.id, StraightLine())
     with database.transaction() as session:  # reassigned: the far unit arrives later
-        assignment.assign(session, clock, visit.id, far.id, StraightLine())
+        assignment.assign(session, clock, EVERY_SITE, visit.id, far.id, StraightLine())
 
     [message] = family_messages(database, factory_contact_phone(database, visit))
     assert message.template == "visit.changed" and "has changed" in message.body

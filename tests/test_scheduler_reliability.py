@@ -238,20 +238,25 @@ def test_one_late_change_raises_exactly_the_expected_alerts(database, clock, con
     with database.new_session() as session:
         raised = session.scalars(select(Alert).order_by(Alert.id)).all()
         rung_1 = session.scalars(select(OutboundMessage).where(
-            OutboundMessage.dedupe_key.like("alert:2:step:1:%"))).one()
+            OutboundMessage.dedupe_key.like("alert:3:step:1:%"))).one()
         deviations = session.scalars(select(Deviation)).all()
     # Due within the hour and nobody on site: at risk first, then missed, then changed.
+    # The unit had not called in 15 minutes into the window either: late, until the change.
     assert [(a.kind, a.status, a.escalation_step) for a in raised] == [
-        ("at_risk", "resolved", 0), ("missed_bag_change", "resolved", 1)]
+        ("at_risk", "resolved", 0), ("late_unit", "resolved", 2),
+        ("missed_bag_change", "resolved", 1)]
     assert "superseded" in raised[0].resolution
-    assert raised[1].resolution.startswith("bag 1 changed")
+    assert raised[2].resolution.startswith("bag 1 changed")
     assert sorted((d.kind, d.minutes) for d in deviations) == [
         ("late_bag_change", 30), ("missed_visit", None)]
     recipients = [(m["to"], m["body"].split(":")[0]) for m in fake_twilio.messages]
     dispatch = "+13105550101"
     assert recipients == [
         (nurse.phone, "AT RISK A1"), (dispatch, "AT RISK A1"),  # 23:30, rung 0
-        (nurse.phone, "ALERT A2"), (dispatch, "ALERT A2"),  # 24:15 missed, rung 0
+        (nurse.phone, "LATE A2"), (dispatch, "LATE A2"),  # 23:30, rung 0
+        (nurse.phone, "ALERT A3"), (dispatch, "ALERT A3"),  # 24:15 missed, rung 0
+        (dispatch, "LATE A2"),  # 24:15, the late unit's rung 1
+        ("+13105550100", "LATE A2"),  # 24:25, its rung 2: the on-call phone
     ]
     # Rung 1 was queued at 24:25; the bag was changed before it went out.
     assert (rung_1.status, rung_1.suppressed_reason) == ("suppressed", "alert_closed")

@@ -47,7 +47,8 @@ def samples(language: str) -> dict:
         "problem": templates.problem("bad_volume", language),
         "reason": templates.problem("bad_volume", language),
         "usage": templates.usage("changed", language),
-        "detail": "XYZ", "to": "completed",
+        "detail": "XYZ", "to": "completed", "city": "Pasadena",
+        "why": templates.removal("cancelled", language),
         # A bag hung with problems (bag_record): each warning's numbers, and the list.
         "expired": "2026-10-31", "limit": 48, "days": 8.5, "celsius": 11.5, "volume": 200,
         "needed": 270,

@@ -5,8 +5,10 @@ from marshmallow import Schema, fields
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.day_fields import PatientArea
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
 from opsbackend.domain.alerting import alerts
+from opsbackend.domain.labels import label_by_visit
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import Alert
 from opsbackend.models.alert import ALERT_KINDS, ALERT_STATUSES
@@ -15,27 +17,28 @@ blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts",
                 description="Things that need a human: acknowledge to stop the ladder")
 
 
-class AlertSchema(Schema):
+class AlertSchema(PatientArea):
     id = fields.Integer()
     ref = fields.Function(lambda alert: f"A{alert.id}")
     kind = fields.String()
     status = fields.String()
     severity = fields.String()
     summary = fields.String()
-    site_id = fields.Integer()
-    patient_id = fields.Integer()
-    course_id = fields.Integer()
-    bag_id = fields.Integer()
-    visit_id = fields.Integer()
-    pump_report_id = fields.Integer()
+    site_id = fields.Integer(allow_none=True)
+    patient_id = fields.Integer(allow_none=True)
+    course_id = fields.Integer(allow_none=True)
+    bag_id = fields.Integer(allow_none=True)
+    visit_id = fields.Integer(allow_none=True)
+    call_sign = fields.String(allow_none=True, metadata={"description": "the visit's unit"})
+    pump_report_id = fields.Integer(allow_none=True)
     raised_at = fields.DateTime()
     escalation_step = fields.Integer()
-    next_escalation_at = fields.DateTime()
-    acknowledged_at = fields.DateTime()
-    acknowledged_by = fields.String()
-    resolved_at = fields.DateTime()
-    resolved_by = fields.String()
-    resolution = fields.String()
+    next_escalation_at = fields.DateTime(allow_none=True)
+    acknowledged_at = fields.DateTime(allow_none=True)
+    acknowledged_by = fields.String(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
 
 
 class AlertQueryArgs(PageArgs):
@@ -65,7 +68,8 @@ class AlertById(MethodView):
     @blp.response(200, AlertSchema)
     def get(self, alert_id):
         """Get an alert"""
-        return get_or_404(context.session(), Alert, alert_id)
+        session = context.session()
+        return label_by_visit(session, [get_or_404(session, Alert, alert_id)])[0]
 
 
 @blp.route("/<int:alert_id>/acknowledge", methods=["POST"])

@@ -1,5 +1,7 @@
 """flask-smorest's Blueprint, building each argument schema once instead of per request."""
 
+from http import HTTPStatus
+
 import flask_smorest
 
 
@@ -11,3 +13,13 @@ class Blueprint(flask_smorest.Blueprint):
         if isinstance(schema, type):
             schema = schema()
         return super().arguments(schema, *args, **kwargs)
+
+    def errors(self, *codes: int):
+        """Declare the error statuses an operation answers besides 422 (and the default)."""
+
+        def decorate(view):
+            for code in codes:
+                view = self.alt_response(code, response=HTTPStatus(code).name)(view)
+            return view
+
+        return decorate

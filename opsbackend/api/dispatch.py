@@ -6,9 +6,12 @@ from marshmallow import Schema, fields
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.day_fields import PatientArea, record_id
 from opsbackend.api.fields import utc_datetime
 from opsbackend.api.visits import VisitSchema
-from opsbackend.domain.dispatch import assignment
+from opsbackend.domain.dispatch import assignment, lateness
+from opsbackend.domain.labels import label_visit
+from opsbackend.models import Visit
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1/visits",
                 description="Which unit can do a visit, and assigning one safely")
@@ -23,30 +26,39 @@ class SuggestionSchema(Schema):
                               metadata={"description": "when the unit can start the visit"})
     travel_minutes = fields.Function(
         lambda j: round(j.placement.travel_seconds / 60, 1) if j.placement else None)
-    reason = fields.Function(lambda j: j.refusal.reason if j.refusal else None,
-                             metadata={"description": "skill, status, shift, too_far, conflict"})
-    detail = fields.Function(lambda j: j.refusal.detail if j.refusal else None)
+    reason = fields.Function(
+        lambda j: j.refusal.reason if j.refusal else None,
+        metadata={"description": "skill, status, shift, too_far, too_late, conflict"})
+    detail = fields.Function(lambda j: j.refusal.detail if j.refusal else None,
+                             metadata={"description": "the visit and the limit that bind"})
+    binding_visit_id = fields.Function(
+        lambda j: j.refusal.visit_id if j.refusal else None,
+        metadata={"description": "the visit whose window or shift refuses it"})
 
 
-class SuggestionsSchema(Schema):
+class SuggestionsSchema(PatientArea):
     visit_id = fields.Integer()
     suitable = fields.List(fields.Nested(SuggestionSchema))
     excluded = fields.List(fields.Nested(SuggestionSchema))
 
 
 class AssignSchema(Schema):
-    unit_id = fields.Integer(required=True)
+    unit_id = record_id(required=True)
 
 
 @blp.route("/<int:visit_id>/suggestions", methods=["GET"])
 class Suggestions(MethodView):
     @allow(*EVERYONE)
     @blp.response(200, SuggestionsSchema)
+    @blp.errors(404)
     def get(self, visit_id):
         """Units that can do the visit by arrival time, and why each other one cannot"""
-        judged = assignment.suggestions(context.session(), context.clock(), visit_id,
-                                      context.travel())
-        return {"visit_id": visit_id,
+        session = context.session()
+        judged = assignment.suggestions(session, context.clock(), context.scope(), visit_id,
+                                        context.travel())
+        label = label_visit(session, session.get(Visit, visit_id)).label
+        return {"visit_id": visit_id, "study_code": label.study_code, "city": label.city,
+                "postal_code": label.postal_code,
                 "suitable": [j for j in judged if j.placement],
                 "excluded": [j for j in judged if j.refusal]}
 
@@ -56,12 +68,15 @@ class Assign(MethodView):
     @allow(*DISPATCHERS)
     @blp.arguments(AssignSchema)
     @blp.response(200, VisitSchema)
+    @blp.errors(404, 409)
     def post(self, data, visit_id):
-        """Assign (or reassign) a unit; 409 with the reason when it cannot take the visit"""
-        visit = assignment.assign(context.session(), context.clock(), visit_id, data["unit_id"],
-                                context.travel())
+        """Assign (or reassign) a unit; 409 with the reason when it cannot take the visit.
+        The unit's other visits nearby get their ETAs recomputed"""
+        session = context.session()
+        visit = assignment.assign(session, context.clock(), context.scope(), visit_id,
+                                  data["unit_id"], context.travel())
         context.commit()
-        return visit
+        return label_visit(session, visit)
 
 
 class OnTheWaySchema(Schema):
@@ -73,20 +88,44 @@ class OnTheWay(MethodView):
     @allow("admin", "dispatcher", "nurse")
     @blp.arguments(OnTheWaySchema)
     @blp.response(200, VisitSchema)
+    @blp.errors(404, 409)
     def post(self, data, visit_id):
         """The unit is on its way: the visit is en route and the family gets the ETA by SMS"""
-        visit = assignment.on_the_way(context.session(), context.clock(), visit_id,
-                                    data.get("eta"), context.travel())
+        session = context.session()
+        visit = assignment.on_the_way(session, context.clock(), context.scope(), visit_id,
+                                      data.get("eta"), context.travel())
         context.commit()
-        return visit
+        return label_visit(session, visit)
+
+
+class EtaSchema(Schema):
+    eta = utc_datetime(required=True)
+
+
+@blp.route("/<int:visit_id>/eta", methods=["POST"])
+class Eta(MethodView):
+    @allow(*DISPATCHERS)
+    @blp.arguments(EtaSchema)
+    @blp.response(200, VisitSchema)
+    @blp.errors(404, 409)
+    def post(self, data, visit_id):
+        """Set the ETA of a visit waiting for its unit; a late visit's family is texted it"""
+        session = context.session()
+        visit = lateness.set_eta(session, context.clock(), context.scope(), visit_id,
+                                 data["eta"])
+        context.commit()
+        return label_visit(session, visit)
 
 
 @blp.route("/<int:visit_id>/unassign", methods=["POST"])
 class Unassign(MethodView):
     @allow(*DISPATCHERS)
     @blp.response(200, VisitSchema)
+    @blp.errors(404, 409)
     def post(self, visit_id):
-        """Take the unit off the visit (back on the board)"""
-        visit = assignment.unassign(context.session(), context.clock(), visit_id)
+        """Take the unit off the visit (back on the board); its other visits close up"""
+        session = context.session()
+        visit = assignment.unassign(session, context.clock(), context.scope(), visit_id,
+                                    context.travel())
         context.commit()
-        return visit
+        return label_visit(session, visit)

@@ -6,6 +6,7 @@ from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import one_of
 from opsbackend.domain.dispatch import day_plans, plan_insertion
+from opsbackend.domain.labels import label_plan
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import DayPlan
 from opsbackend.routing.problem import OBJECTIVES
@@ -29,8 +30,16 @@ class PlanRequestSchema(Schema):
                        "(default: the site's routing_objective)"})
 
 
-class StopSchema(Schema):
+class VisitAreaSchema(Schema):
+    """Which visit, and where: the patient's study code and home area, not a bare id."""
+
     visit_id = fields.Integer()
+    study_code = fields.String()
+    city = fields.String(allow_none=True)
+    postal_code = fields.String(allow_none=True)
+
+
+class StopSchema(VisitAreaSchema):
     arrival = fields.String(metadata=MOMENT)
     start = fields.String(metadata=MOMENT)
 
@@ -50,8 +59,7 @@ class RouteSchema(Schema):
     stops = fields.List(fields.Nested(StopSchema))
 
 
-class LeftOutSchema(Schema):
-    visit_id = fields.Integer()
+class LeftOutSchema(VisitAreaSchema):
     reason = fields.String()
 
 
@@ -126,11 +134,12 @@ class Plans(MethodView):
     @blp.response(201, PlanSchema)
     def post(self, data):
         """Compute a day plan from now on (a preview: nothing is assigned yet)"""
-        plan = day_plans.plan_day(context.session(), context.clock(), data["site_id"],
+        session = context.session()
+        plan = day_plans.plan_day(session, context.clock(), data["site_id"],
                                   data["day"], context.travel(), data["seconds"],
                                   objective=data.get("objective"))
         context.commit()
-        return plan
+        return label_plan(session, plan)
 
 
 @blp.route(PLAN, methods=["GET"])
@@ -139,7 +148,8 @@ class PlanById(MethodView):
     @blp.response(200, PlanSchema)
     def get(self, plan_id):
         """Get a plan"""
-        return get_or_404(context.session(), DayPlan, plan_id)
+        session = context.session()
+        return label_plan(session, get_or_404(session, DayPlan, plan_id))
 
 
 @blp.route(f"{PLAN}/apply", methods=["POST"])
@@ -148,10 +158,10 @@ class ApplyPlan(MethodView):
     @blp.response(200, PlanSchema)
     def post(self, plan_id):
         """Assign every planned visit, all or nothing (409 with the reason)"""
-        plan = day_plans.apply_plan(context.session(), context.clock(), plan_id,
-                                    context.travel())
+        session = context.session()
+        plan = day_plans.apply_plan(session, context.clock(), plan_id, context.travel())
         context.commit()
-        return plan
+        return label_plan(session, plan)
 
 
 @blp.route(f"{PLAN}/insert", methods=["POST"])

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.day_fields import PatientArea
 from opsbackend.domain.dispatch.coverage import coverage
 from opsbackend.models import Home, Patient, Unit
 
@@ -26,14 +27,18 @@ class CoverageArgs(Schema):
     max_travel_minutes = fields.Integer(load_default=90, validate=validate.Range(min=5, max=600))
 
 
+class PatientPlaceSchema(PatientArea):
+    patient_id = fields.Integer()
+
+
 class SiteCoverageSchema(Schema):
     site_id = fields.Integer()
     site_code = fields.String()
     active_patients = fields.Integer()
     units = fields.Integer()
-    patients_out_of_reach = fields.List(fields.Integer(),
+    patients_out_of_reach = fields.List(fields.Nested(PatientPlaceSchema),
                                         metadata={"description": "beyond reach of every base"})
-    patients_without_location = fields.List(fields.Integer())
+    patients_without_location = fields.List(fields.Nested(PatientPlaceSchema))
     visits_next_7_days = fields.Integer()
     capacity_visits_next_7_days = fields.Float()
     utilisation = fields.Float(allow_none=True)
@@ -90,7 +95,8 @@ def _csv(regions) -> str:
 def _geojson(session, regions) -> str:
     import json
 
-    out_of_reach = {pid for r in regions for s in r.sites for pid in s.patients_out_of_reach}
+    out_of_reach = {p.patient_id for r in regions for s in r.sites
+                    for p in s.patients_out_of_reach}
     features = [
         point_feature(unit.base_lon, unit.base_lat, kind="unit_base", unit_id=unit.id,
                call_sign=unit.call_sign, site_id=unit.site_id)

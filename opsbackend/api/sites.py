@@ -1,5 +1,5 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
@@ -34,6 +34,10 @@ class SiteSchema(Schema):
     routing_objective = one_of(OBJECTIVES, metadata={
         "description": "what day plans minimise: distance (total travel) or fleet (units "
                        "first, then travel)"})
+    late_unit_grace_minutes = fields.Integer(validate=validate.Range(min=1, max=240), metadata={
+        "description": "no check-in this long after a visit's window opened: late_unit"})
+    callback_alert_minutes = fields.Integer(validate=validate.Range(min=1, max=1440), metadata={
+        "description": "a family's call-back request open this long: callback_overdue"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 

@@ -13,6 +13,7 @@ from opsbackend.api.fields import (
     skills,
     utc_datetime,
 )
+from opsbackend.domain.dispatch import lateness
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry import units
 from opsbackend.models import Unit
@@ -111,9 +112,12 @@ class UnitLocation(MethodView):
     @allow(*STAFF)
     @blp.arguments(LocationSchema)
     @blp.response(200, UnitSchema)
+    @blp.errors(404)
     def post(self, data, unit_id):
-        """Report where the unit is now"""
-        unit = units.record_location(context.session(), context.clock(), unit_id, **data)
+        """Report where the unit is now; a late visit it heads for gets an ETA from here"""
+        unit = lateness.unit_position(context.session(), context.clock(), context.scope(),
+                                      unit_id, data["lat"], data["lon"], context.travel(),
+                                      data.get("at"))
         context.commit()
         return unit
 

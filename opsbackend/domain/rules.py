@@ -10,6 +10,8 @@ DEFAULT_SERVICE_MINUTES = {
     "bag_change": 45,
     "course_end": 30,
     "alarm_response": 45,
+    "pump_check": 30,
+    "lab_draw": 20,
 }
 
 

@@ -7,6 +7,7 @@ from opsbackend.models.base import Record
 from opsbackend.models.callback import CallbackRequest
 from opsbackend.models.course import Bag, Course, CourseEvent, CourseInterruption, PumpReport
 from opsbackend.models.custody import CustodyEvent, PreparedBag
+from opsbackend.models.evv import EvvException
 from opsbackend.models.geocode import GeocodeCacheEntry
 from opsbackend.models.job import JobRun, SchedulerHeartbeat
 from opsbackend.models.messaging import InboundMessage, OutboundMessage
@@ -34,6 +35,7 @@ __all__ = [
     "DayPlan",
     "Deviation",
     "EscalationStep",
+    "EvvException",
     "GeocodeCacheEntry",
     "Home",
     "InboundMessage",

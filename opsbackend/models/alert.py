@@ -15,6 +15,8 @@ ALERT_KINDS = (
     "webhook_disabled",
     # No scheduler has led for a while: nothing else is being watched (jobs/watch.py).
     "scheduler_down",
+    "callback_overdue",
+    "delivery_failed",
 )
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 ESCALATION_TARGETS = ("nurse", "dispatcher", "on_call")
@@ -28,6 +30,7 @@ DEVIATION_KINDS = (
     "bag_storage_time_exceeded",
     "bag_temperature_excursion",
     "bag_volume_short",
+    "planned_late_bag_change",
 )
 
 

@@ -4,6 +4,9 @@ from sqlmodel import Field
 
 from opsbackend.models.base import Record
 
+CALLBACK_STATUSES = ("open", "done")
+CALLBACK_OUTCOMES = ("reached", "left_voicemail", "no_answer", "wrong_number", "not_needed")
+
 
 class CallbackRequest(Record, table=True):
     """A family asked to be called (CALL / LLAMAR): a task on the dispatcher's list."""
@@ -19,3 +22,5 @@ class CallbackRequest(Record, table=True):
     done_at: datetime | None = None
     done_by: str | None = Field(default=None, max_length=160)
     inbound_message_id: int | None = Field(default=None, foreign_key="inbound_message.id")
+    outcome: str | None = Field(default=None, max_length=30)
+    note: str | None = Field(default=None, max_length=500)

@@ -19,3 +19,7 @@ class Site(Record, table=True):
     # What the site's day plans minimise: "distance" (total travel) or "fleet" (units
     # first, then travel); a plan request may ask for the other.
     routing_objective: str = Field(default="distance", max_length=20)
+    # No nurse check-in this long after a visit's window opened: a late_unit alert.
+    late_unit_grace_minutes: int = Field(default=15, sa_column_kwargs={"server_default": "15"})
+    # A family's call-back request still open after this long: a callback_overdue alert.
+    callback_alert_minutes: int = Field(default=30, sa_column_kwargs={"server_default": "30"})

@@ -5,7 +5,14 @@ from sqlmodel import Field
 
 from opsbackend.models.base import Record, json_dict, json_list
 
-VISIT_KINDS = ("course_start", "bag_change", "course_end", "alarm_response")
+VISIT_KINDS = (
+    "course_start",
+    "bag_change",
+    "course_end",
+    "alarm_response",
+    "pump_check",
+    "lab_draw",
+)
 VISIT_STATUSES = (
     "unassigned",
     "assigned",
@@ -17,6 +24,19 @@ VISIT_STATUSES = (
 )
 CHECK_IN_KINDS = ("arrived", "bag_changed", "pump_status", "departed")
 CHANNELS = ("sms", "voice", "api", "web")
+# Why a dispatcher moved or cancelled a visit: a fixed list, so the trail can be counted.
+VISIT_REASON_CODES = (
+    "family_request",
+    "patient_unavailable",
+    "patient_hospitalised",
+    "clinical_order",
+    "unit_unavailable",
+    "traffic_or_weather",
+    "schedule_optimisation",
+    "course_changed",
+    "duplicate",
+    "other",
+)
 
 
 class SkillRule(Record, table=True):
@@ -56,6 +76,14 @@ class Visit(Record, table=True):
     arrived_at: datetime | None = None
     completed_at: datetime | None = None
     family_confirmed_at: datetime | None = None
+    notes: str | None = Field(default=None, max_length=1000)
+    # When a dispatcher last moved the window: the schedule generator keeps that window.
+    rescheduled_at: datetime | None = None
+    # When the window last changed, by anyone: messages queued before it are outdated.
+    window_changed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    # The reason code of the last move or cancellation (VISIT_REASON_CODES).
+    reason_code: str | None = Field(default=None, max_length=40)
     # One visit per cause (e.g. "bag_change:bag:42"): generators stay idempotent.
     dedupe_key: str = Field(max_length=100, unique=True)
 
@@ -76,7 +104,8 @@ class CheckIn(Record, table=True):
     caller_phone: str | None = Field(default=None, max_length=20)
     # identity: "registered_phone", "pin" or "api_token"
     identity_method: str = Field(max_length=20)
-    # location: "home_landline", "gps" or "none"
+    # location: "home_landline", "unit_gps" (the unit's reported position near the home),
+    # "gps" or "none"
     location_method: str = Field(default="none", max_length=20)
     caller_matched_nurse: bool = Field(default=False)
     caller_matched_home: bool = Field(default=False)

@@ -17,6 +17,7 @@ from opsbackend.clock import Clock
 from opsbackend.domain.alerting import escalation
 from opsbackend.domain.errors import Conflict
 from opsbackend.domain.interop.webhook_events import alert_event
+from opsbackend.domain.labels import label_by_visit, label_page
 from opsbackend.domain.messaging import outbox, templates
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.models import Alert, Bag, Nurse, Patient, PumpReport, Site, Visit
@@ -141,7 +142,7 @@ def list_alerts(
         stmt = stmt.where(Alert.site_id == site_id)
     if patient_id is not None:
         stmt = stmt.where(Alert.patient_id == patient_id)
-    return paginate(session, stmt, page, page_size)
+    return label_page(session, paginate(session, stmt, page, page_size), label_by_visit)
 
 
 def recipients(session: Session, alert: Alert, targets,
@@ -210,10 +211,15 @@ def alert_values(session: Session, alert: Alert, language: str = "en") -> dict:
                   if visit else "-"),
         "alarm": (templates.pump_state(report.status, report.alarm_type, language)
                   if report else "-"),
-        "since": (templates.local_time(report.reported_at, site.timezone, language)
-                  if report else "-"),
+        "since": _since(alert, report, site.timezone, language),
         "warning": templates.bag_warnings(bag.warnings, language) if bag else "-",
     }
+
+
+def _since(alert: Alert, report, timezone: str, language: str) -> str:
+    """When the danger began: the alarm's report, else the alert's condition time."""
+    began = report.reported_at if report else alert.condition_at
+    return templates.local_time(began, timezone, language) if began else "-"
 
 
 def _assigned_nurses(session: Session, alert: Alert, by_unit: dict | None) -> list[Nurse]:

@@ -1,9 +1,11 @@
 """Which unit can do a visit, and assigning one safely.
 
 Suggestions and assignment judge a unit the same way (``_judge``): skills, status,
-shifts, and room among its other visits counting travel between them. An
-assignment locks the unit's row first, so two dispatchers assigning the same
-unit at once are judged one after the other: a double booking cannot happen.
+shifts, and room among its other visits counting travel between them, never before
+now. An assignment locks the unit's row first, so two dispatchers assigning the same
+unit at once are judged one after the other: a double booking cannot happen. Assigning
+and unassigning rewrite the ETAs of the unit's other visits nearby in the same
+transaction (``unit_day``), so two visits of a unit never share a minute.
 """
 
 from collections import defaultdict
@@ -15,28 +17,17 @@ from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.domain.alerting import alerts
-from opsbackend.domain.dispatch import visits
+from opsbackend.domain.dispatch import unit_day, visits
 from opsbackend.domain.dispatch.unit_routes import Placement, PointMatrix, Refusal, Stop, place
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.interop.webhook_events import visit_event
 from opsbackend.domain.messaging import family_notices
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry.shifts import shift_intervals
-from opsbackend.models import (
-    Alert,
-    Home,
-    Patient,
-    Site,
-    Unit,
-    UnitShift,
-    UnitShiftException,
-    Visit,
-)
+from opsbackend.domain.scope import Scope
+from opsbackend.models import Alert, Home, Patient, Site, Unit, UnitShift, Visit
 
-# Other visits this far either side of the candidate's window can interact with it.
-NEIGHBOURHOOD = timedelta(hours=14)
 WORKING_STATUSES = ("available", "en_route", "on_site")
-BUSY_VISIT_STATUSES = ("assigned", "en_route", "on_site")
 ASSIGNABLE = ("unassigned", "assigned")
 
 
@@ -58,30 +49,42 @@ class UnitView:
     base_lat: float
     base_lon: float
     shifts: list
+    # The weekly pattern as a key: units that share it share their shift stretches.
+    pattern: tuple = ()
 
 
-def suggestions(session: Session, clock: Clock, visit_id: int, travel) -> list[Judgement]:
+def suggestions(session: Session, clock: Clock, scope: Scope, visit_id: int,
+                travel) -> list[Judgement]:
     """Every unit of the visit's site: the able ones by arrival time, then the others."""
-    visit = get_or_404(session, Visit, visit_id)
+    visit = visits.visit_in_scope(session, scope, visit_id)
     site = _site_of(session, visit)
-    judged = _judge(session, visit, _unit_views(session, site.id), site, travel)
+    judged = _judge(session, clock.now(), visit, _unit_views(session, site.id), site, travel)
     able = sorted((j for j in judged if j.placement), key=lambda j: (j.placement.start,
                                                                      j.placement.travel_seconds))
     return able + [j for j in judged if j.refusal]
 
 
-def assign(session: Session, clock: Clock, visit_id: int, unit_id: int, travel) -> Visit:
-    visit = get_or_404(session, Visit, visit_id, for_update=True)
+def assign(session: Session, clock: Clock, scope: Scope, visit_id: int, unit_id: int,
+           travel) -> Visit:
+    visit = visits.visit_in_scope(session, scope, visit_id, for_update=True)
     if visit.status not in ASSIGNABLE:
         raise Conflict(f"V{visit.id} is {visit.status}; it cannot be assigned", field="status")
     # The unit's row lock serialises every assignment to this unit.
     unit = get_or_404(session, Unit, unit_id, for_update=True)
-    [judgement] = _judge(session, visit, [unit], _site_of(session, visit), travel)
+    site = _site_of(session, visit)
+    if unit.site_id != site.id:
+        raise Invalid(f"{unit.call_sign} is not a unit of V{visit.id}'s site", field="unit_id")
+    previous_unit = visit.unit_id
+    [judgement] = _judge(session, clock.now(), visit, [unit], site, travel)
     if judgement.refusal:
         raise Conflict(f"{unit.call_sign} cannot take V{visit.id}: "
                        f"{judgement.refusal.reason} ({judgement.refusal.detail})",
                        field="unit_id")
-    return book(session, clock, visit, unit, judgement.placement.start)
+    book(session, clock, visit, unit, judgement.placement.start)
+    unit_day.write_etas(session, judgement.placement.starts, skip=visit.id)
+    if previous_unit not in (None, unit.id):  # a reassignment: the old unit's day closes up
+        unit_day.retime(session, clock.now(), previous_unit, unit_day.around(visit), travel)
+    return visit
 
 
 def book(session: Session, clock: Clock, visit: Visit, unit: Unit, eta: datetime) -> Visit:
@@ -110,19 +113,15 @@ def book(session: Session, clock: Clock, visit: Visit, unit: Unit, eta: datetime
     return visit
 
 
-def on_the_way(session: Session, clock: Clock, visit_id: int, eta: datetime | None,
-               travel) -> Visit:
+def on_the_way(session: Session, clock: Clock, scope: Scope, visit_id: int,
+               eta: datetime | None, travel) -> Visit:
     """The unit leaves for the home: the visit is en route and the family hears the ETA."""
-    visit = get_or_404(session, Visit, visit_id, for_update=True)
+    visit = visits.visit_in_scope(session, scope, visit_id, for_update=True)
     if visit.status not in ("assigned", "en_route"):
         raise Conflict(f"V{visit.id} is {visit.status}; only an assigned visit goes en route",
                        field="status")
     if eta is None:
-        unit = session.get(Unit, visit.unit_id)
-        here = ((unit.last_lat, unit.last_lon) if unit.last_lat is not None
-                else (unit.base_lat, unit.base_lon))
-        seconds = float(travel.matrix([here], [home_point(session, visit)])[0][0])
-        eta = clock.now() + timedelta(seconds=seconds)
+        eta = clock.now() + timedelta(seconds=drive_from_unit(session, visit, travel))
     if eta < clock.now() - timedelta(minutes=5):
         raise Invalid("the ETA is in the past", field="eta")
     eta_changed = visit.eta != eta
@@ -135,17 +134,50 @@ def on_the_way(session: Session, clock: Clock, visit_id: int, eta: datetime | No
     return visit
 
 
-def unassign(session: Session, clock: Clock, visit_id: int) -> Visit:
-    visit = get_or_404(session, Visit, visit_id, for_update=True)
+def drive_from_unit(session: Session, visit: Visit, travel) -> float:
+    """Seconds from where the visit's unit was last seen (else its base) to the home."""
+    unit = session.get(Unit, visit.unit_id)
+    here = ((unit.last_lat, unit.last_lon) if unit.last_lat is not None
+            else (unit.base_lat, unit.base_lon))
+    return float(travel.matrix([here], [home_point(session, visit)])[0][0])
+
+
+def unassign(session: Session, clock: Clock, scope: Scope, visit_id: int, travel) -> Visit:
+    visit = visits.visit_in_scope(session, scope, visit_id, for_update=True)
     if visit.status != "assigned":
         raise Conflict(f"V{visit.id} is {visit.status}; only an assigned visit can be "
                        "unassigned", field="status")
     visits.set_status(visit, "unassigned", clock.now())
+    release(session, clock, visit, travel)
+    return visit
+
+
+def release(session: Session, clock: Clock, visit: Visit, travel, span=None) -> None:
+    """Take the visit off its unit's day; the unit's other visits close up the gap."""
+    unit_id = visit.unit_id
     visit.unit_id = None
     visit.assigned_at = None
     visit.eta = None
     session.flush()
-    return visit
+    if unit_id is not None:
+        unit_day.retime(session, clock.now(), unit_id, span or unit_day.around(visit), travel)
+
+
+def refit(session: Session, clock: Clock, visit: Visit, travel, span) -> bool:
+    """The assigned visit changed (window, service time, skills): it stays with its unit,
+    at a new ETA, when the unit can still do it; else it goes back on the board. The
+    unit's day over ``span`` is retimed either way. True when the unit kept it."""
+    unit = get_or_404(session, Unit, visit.unit_id, for_update=True)
+    [judgement] = _judge(session, clock.now(), visit, [unit], _site_of(session, visit), travel)
+    if judgement.refusal:
+        visits.set_status(visit, "unassigned", clock.now())
+        release(session, clock, visit, travel, span)
+        return False
+    visit.eta = judgement.placement.start
+    session.flush()
+    unit_day.write_etas(session, judgement.placement.starts, skip=visit.id)
+    unit_day.retime(session, clock.now(), unit.id, span, travel)
+    return True
 
 
 def home_point(session: Session, visit: Visit) -> tuple[float, float]:
@@ -157,15 +189,16 @@ def home_point(session: Session, visit: Visit) -> tuple[float, float]:
     return (home.lat, home.lon)
 
 
-def _judge(session, visit: Visit, units: list[Unit], site: Site, travel) -> list[Judgement]:
+def _judge(session, now: datetime, visit: Visit, units: list, site: Site,
+           travel) -> list[Judgement]:
     candidate = Stop(visit.id, home_point(session, visit), visit.window_start, visit.window_end,
                      timedelta(minutes=visit.service_minutes))
-    around = (visit.window_start - NEIGHBOURHOOD, visit.window_end + NEIGHBOURHOOD)
+    around = unit_day.around(visit)
     # A site's units as a subquery: an IN list of 1,000 ids costs more than the query.
     unit_ids = (select(Unit.id).where(Unit.site_id == site.id) if len(units) > 20
                 else [u.id for u in units])
-    others = _other_stops(session, unit_ids, visit.id, around)
-    exceptions = _exceptions(session, unit_ids, around)
+    others = unit_day.other_stops(session, unit_ids, visit.id, around)
+    exceptions = unit_day.shift_exceptions(session, unit_ids, around)
     stops = [stop.point for unit_stops in others.values() for stop in unit_stops]
     travel = PointMatrix(travel, [candidate.point, *stops],
                          [(u.base_lat, u.base_lon) for u in units])
@@ -180,65 +213,44 @@ def _judge(session, visit: Visit, units: list[Unit], site: Site, travel) -> list
         if unit.status not in WORKING_STATUSES:
             judged.append(Judgement(unit, refusal=Refusal("status", f"unit is {unit.status}")))
             continue
-        pattern = (tuple((s.weekday, s.starts_at, s.ends_at) for s in unit.shifts),
+        pattern = (getattr(unit, "pattern", None) or _pattern(unit.shifts),
                    unit.id if exceptions.get(unit.id) else None)
         if pattern not in stretches_of:
             stretches_of[pattern] = shift_intervals(unit, exceptions[unit.id], site.timezone,
                                                     *around)
-        stretches = stretches_of[pattern]
-        result = place(candidate, others[unit.id], (unit.base_lat, unit.base_lon), stretches,
-                       travel)
+        result = place(candidate, others[unit.id], (unit.base_lat, unit.base_lon),
+                       stretches_of[pattern], travel, now)
         judged.append(Judgement(unit, placement=result) if isinstance(result, Placement)
                       else Judgement(unit, refusal=result))
     return judged
 
 
 def _unit_views(session, site_id: int) -> list[UnitView]:
+    # SQL core rows: the ORM's row handling would cost more than the query for 7,000 shifts.
+    connection = session.connection()
     shifts = defaultdict(list)
-    for row in session.execute(
+    for row in connection.execute(
         select(UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at, UnitShift.ends_at)
         .join(Unit, Unit.id == UnitShift.unit_id).where(Unit.site_id == site_id)
-    ):
+        .order_by(UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at)
+    ).all():
         shifts[row.unit_id].append(row)
     return [
         UnitView(row.id, row.call_sign, row.status, row.skills, row.base_lat, row.base_lon,
-                 shifts[row.id])
-        for row in session.execute(
+                 shifts[row.id], _pattern(shifts[row.id]))
+        for row in connection.execute(
             select(Unit.id, Unit.call_sign, Unit.status, Unit.skills, Unit.base_lat,
                    Unit.base_lon).where(Unit.site_id == site_id).order_by(Unit.id)
-        )
+        ).all()
     ]
 
 
-def _other_stops(session, unit_ids, visit_id, around) -> dict[int, list[Stop]]:
-    rows = session.execute(
-        select(Visit, Home.lat, Home.lon)
-        .join(Home, Home.patient_id == Visit.patient_id)
-        .where(Visit.unit_id.in_(unit_ids), Visit.id != visit_id,
-               Visit.status.in_(BUSY_VISIT_STATUSES),
-               Visit.window_end >= around[0], Visit.window_start <= around[1])
-    ).all()
-    stops = defaultdict(list)
-    for other, lat, lon in rows:
-        if lat is not None and lon is not None:
-            stops[other.unit_id].append(Stop(other.id, (lat, lon), other.window_start,
-                                             other.window_end,
-                                             timedelta(minutes=other.service_minutes)))
-    return stops
-
-
-def _exceptions(session, unit_ids, around) -> dict[int, list[UnitShiftException]]:
-    found = defaultdict(list)
-    first, last = (around[0] - timedelta(days=1)).date(), (around[1] + timedelta(days=1)).date()
-    for exception in session.scalars(
-        select(UnitShiftException).where(UnitShiftException.unit_id.in_(unit_ids),
-                                         UnitShiftException.on_date.between(first, last))
-    ):
-        found[exception.unit_id].append(exception)
-    return found
+def _pattern(shifts) -> tuple:
+    return tuple((s.weekday, s.starts_at, s.ends_at) for s in shifts)
 
 
 def _site_of(session, visit: Visit) -> Site:
-    return session.get(Site, session.get(Patient, visit.patient_id).site_id)
+    return session.scalars(select(Site).join(Patient, Patient.site_id == Site.id)
+                           .where(Patient.id == visit.patient_id)).one()
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
+from opsbackend.domain.labels import labels
 from opsbackend.domain.registry.shifts import shift_intervals
 from opsbackend.models import Home, Patient, Site, Unit, UnitShiftException, Visit
 from opsbackend.models.site import REGIONS
@@ -22,8 +23,9 @@ class SiteCoverage:
     region: str
     active_patients: int = 0
     units: int = 0
-    patients_out_of_reach: list[int] = field(default_factory=list)
-    patients_without_location: list[int] = field(default_factory=list)
+    # Patient ids while the report is built, then ``PatientPlace``s.
+    patients_out_of_reach: list = field(default_factory=list)
+    patients_without_location: list = field(default_factory=list)
     visits_next_7_days: int = 0
     capacity_visits_next_7_days: float = 0.0
 
@@ -67,10 +69,31 @@ def coverage(
                 (min(c, until) - max(o, now)).total_seconds() / 60 for o, c in stretches)
     _patients(session, report, bases, travel, max_travel_minutes)
     _visits(session, report, now, until, shift_minutes, minutes_per_visit_overhead)
+    _name_patients(session, report.values())
     regions = defaultdict(list)
     for site_coverage in report.values():
         regions[site_coverage.region].append(site_coverage)
     return [RegionCoverage(region, regions[region]) for region in REGIONS if region in regions]
+
+
+@dataclass(frozen=True)
+class PatientPlace:
+    """A patient as a dispatcher reads one in the report: study code and home area."""
+
+    patient_id: int
+    study_code: str | None
+    city: str | None
+    postal_code: str | None
+
+
+def _name_patients(session, sites) -> None:
+    """The lists of ids become lists of patients with their study code and area."""
+    for site in sites:
+        for name in ("patients_out_of_reach", "patients_without_location"):
+            ids = getattr(site, name)
+            found = labels(session, [(patient_id, None) for patient_id in ids])
+            setattr(site, name, [PatientPlace(patient_id, f.study_code, f.city, f.postal_code)
+                                 for patient_id, f in zip(ids, found, strict=True)])
 
 
 def _patients(session, report, bases, travel, max_travel_minutes) -> None:

@@ -18,6 +18,7 @@ from opsbackend.domain.dispatch import assignment, day_problem
 from opsbackend.domain.dispatch.day_problem import DayProblem
 from opsbackend.domain.errors import Conflict, Invalid
 from opsbackend.domain.records import get_or_404
+from opsbackend.domain.scope import Scope
 from opsbackend.models import DayPlan, Site, Unit, Visit
 from opsbackend.routing import engines
 from opsbackend.routing.problem import NO_ROOM, Solution
@@ -86,13 +87,7 @@ def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:
     planned = {stop["visit_id"]: (route["unit_id"], stop["start"])
                for route in plan.routes["routes"] for stop in route["stops"]}
     _refuse_if_stale(session, site, plan, planned)
-    for visit_id, (unit_id, start) in planned.items():
-        visit = get_or_404(session, Visit, visit_id, for_update=True)
-        if visit.status not in assignment.ASSIGNABLE:
-            # Raising rolls the request's transaction back whole: nothing is booked.
-            raise Conflict(f"V{visit.id} is {visit.status} since the plan was made; plan "
-                           "the day again", field="status")
-        assignment.book(session, clock, visit, units[unit_id], datetime.fromisoformat(start))
+    # First, so that the units' days it leaves are then booked at the plan's times.
     for left in plan.routes["unassigned"]:
         if not left["reason"].startswith(NO_ROOM):
             continue  # left out for its own reasons (no coordinates, skills): as it was
@@ -100,7 +95,14 @@ def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:
         # The plan found no room for it: still booked, it would clash with the planned
         # routes. Unassigned, it raises its alert like any visit nobody took.
         if visit.status == "assigned":
-            assignment.unassign(session, clock, visit.id)
+            assignment.unassign(session, clock, Scope.everything(), visit.id, travel)
+    for visit_id, (unit_id, start) in planned.items():
+        visit = get_or_404(session, Visit, visit_id, for_update=True)
+        if visit.status not in assignment.ASSIGNABLE:
+            # Raising rolls the request's transaction back whole: nothing is booked.
+            raise Conflict(f"V{visit.id} is {visit.status} since the plan was made; plan "
+                           "the day again", field="status")
+        assignment.book(session, clock, visit, units[unit_id], datetime.fromisoformat(start))
     plan.status = "applied"
     plan.applied_at = clock.now()
     session.flush()

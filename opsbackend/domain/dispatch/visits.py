@@ -6,9 +6,11 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.errors import Conflict
+from opsbackend.domain.errors import Conflict, NotFound
 from opsbackend.domain.history.deviations import record_deviation
-from opsbackend.domain.records import Page, paginate
+from opsbackend.domain.labels import label_page, label_visits
+from opsbackend.domain.records import Page, get_or_404, paginate
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Patient, Visit
 
 TRANSITIONS = {
@@ -66,19 +68,37 @@ def mark_missed_visits(session: Session, clock: Clock) -> list[Visit]:
     return list(overdue)
 
 
+def visit_in_scope(session: Session, scope: Scope, visit_id: int, *,
+                   for_update: bool = False) -> Visit:
+    """The visit, if it belongs to one of the caller's sites; else "not found"."""
+    visit = get_or_404(session, Visit, visit_id, for_update=for_update)
+    if not scope.covers(site_id_of(session, visit)):
+        raise NotFound(f"Visit {visit_id} does not exist")
+    return visit
+
+
+def site_id_of(session: Session, visit: Visit) -> int:
+    return session.scalar(select(Patient.site_id).where(Patient.id == visit.patient_id))
+
+
 def list_visits(
-    session: Session, *, page: int, page_size: int, course_id=None, patient_id=None,
-    site_id=None, unit_id=None, status=None, kind=None, since=None, until=None,
+    session: Session, scope: Scope, *, page: int, page_size: int, course_id=None,
+    patient_id=None, site_id=None, unit_id=None, status=None, kind=None, since=None,
+    until=None,
 ) -> Page:
+    """Visits by window start, each with its patient's study code and area and its unit's
+    call sign."""
     stmt = select(Visit).order_by(Visit.window_start, Visit.id)
+    if not scope.is_global:
+        stmt = stmt.join(Patient, Patient.id == Visit.patient_id).where(
+            scope.where(Patient.site_id))
     if course_id is not None:
         stmt = stmt.where(Visit.course_id == course_id)
     if patient_id is not None:
         stmt = stmt.where(Visit.patient_id == patient_id)
     if site_id is not None:
-        stmt = stmt.join(Patient, Patient.id == Visit.patient_id).where(
-            Patient.site_id == site_id
-        )
+        stmt = stmt.where(Visit.patient_id.in_(select(Patient.id).where(
+            Patient.site_id == site_id)))
     if unit_id is not None:
         stmt = stmt.where(Visit.unit_id == unit_id)
     if status is not None:
@@ -89,4 +109,4 @@ def list_visits(
         stmt = stmt.where(Visit.window_end >= since)
     if until is not None:
         stmt = stmt.where(Visit.window_start < until)
-    return paginate(session, stmt, page, page_size)
+    return label_page(session, paginate(session, stmt, page, page_size), label_visits)

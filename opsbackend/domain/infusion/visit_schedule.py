@@ -168,11 +168,11 @@ def _sync(session, clock, state: CourseState, rules, skill_rules) -> None:
     planned = {p.key: p for p in planned_visits(state, now, rules, horizon_end)}
     for key, plan in planned.items():
         skills = required_skills(skill_rules, state.patient, plan.kind, now.date())
-        _upsert(session, existing.get(key), state.course, plan, skills, rules)
+        _upsert(session, existing.get(key), state.course, plan, skills, rules, now)
     for key, visit in existing.items():
         if key not in planned and visit.kind in GENERATED_KINDS and (
             visit.status in OPEN_VISIT_STATUSES
-        ):
+        ) and key.split(":")[0] in GENERATED_KINDS:  # a dispatcher's extra visit stays
             visit.status = "cancelled"
             visit_event(session, "visit.cancelled", visit)
             if visit.unit_id is not None:  # a planned visit the family was counting on
@@ -183,7 +183,7 @@ def _end_visit(course: Course, end: datetime, rules: TimelineRules) -> PlannedVi
     return PlannedVisit(f"course_end:{course.id}", "course_end", end, end + rules.end_window_after)
 
 
-def _upsert(session, visit, course, plan: PlannedVisit, skills, rules) -> None:
+def _upsert(session, visit, course, plan: PlannedVisit, skills, rules, now) -> None:
     if visit is None:
         session.add(Visit(
             course_id=course.id, patient_id=course.patient_id, bag_id=plan.bag_id,
@@ -195,10 +195,15 @@ def _upsert(session, visit, course, plan: PlannedVisit, skills, rules) -> None:
     if visit.status in DONE_VISIT_STATUSES:
         return
     if visit.status == "cancelled":
+        if visit.cancelled_at is not None:
+            return  # a dispatcher cancelled it: that decision stands
         # Planned again (e.g. the course resumed): back on the dispatch board.
         visit.status, visit.unit_id, visit.assigned_at = "unassigned", None, None
-    changes = dict(window_start=plan.window_start, window_end=plan.window_end,
-                   bag_id=plan.bag_id or visit.bag_id, required_skills=skills)
+    changes = dict(bag_id=plan.bag_id or visit.bag_id, required_skills=skills)
+    if visit.rescheduled_at is None:  # a window a dispatcher set is kept
+        changes |= dict(window_start=plan.window_start, window_end=plan.window_end)
     for name, value in changes.items():
         if getattr(visit, name) != value:
             setattr(visit, name, value)
+            if name.startswith("window"):
+                visit.window_changed_at = now

@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.domain.interop.webhook_events import contact_opted_out
+from opsbackend.domain.messaging import outdated
 from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site
 from opsbackend.sms.provider import PermanentSmsError, SendResult, TransientSmsError
 
@@ -63,12 +64,17 @@ def queue_message(
     session: Session, clock: Clock, *, to_phone: str, body: str, template: str,
     language: str = "en", purpose: str = "info", contact: Contact | None = None,
     nurse_id=None, visit_id=None, alert_id=None, course_id=None, dedupe_key: str | None = None,
+    hold_for_quiet_hours: bool | None = None,
 ) -> OutboundMessage | None:
-    """Queue one SMS in the caller's transaction; None when ``dedupe_key`` was queued before."""
+    """Queue one SMS in the caller's transaction; None when ``dedupe_key`` was queued before.
+
+    A contact's quiet hours hold reminders and information (``hold_for_quiet_hours``
+    overrides that, for one message).
+    """
     queued = queue_messages(session, clock, [dict(
         to_phone=to_phone, body=body, template=template, language=language, purpose=purpose,
         contact=contact, nurse_id=nurse_id, visit_id=visit_id, alert_id=alert_id,
-        course_id=course_id, dedupe_key=dedupe_key)])
+        course_id=course_id, dedupe_key=dedupe_key, hold_for_quiet_hours=hold_for_quiet_hours)])
     return queued[0] if queued else None
 
 
@@ -86,6 +92,7 @@ def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list
     for values in messages:
         values = dict(values)
         contact = values.pop("contact", None)
+        hold = values.pop("hold_for_quiet_hours", None)
         key = values.get("dedupe_key")
         if key is not None and key in taken:
             continue
@@ -94,7 +101,8 @@ def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list
                                               "contact_id": contact.id if contact else None})
         if message.to_phone in opted_out:
             message.status, message.suppressed_reason = "suppressed", "opted_out"
-        elif message.purpose in QUIET_HOURS_PURPOSES and contact is not None:
+        elif contact is not None and (message.purpose in QUIET_HOURS_PURPOSES if hold is None
+                                      else hold):
             # Quiet hours hold reminders until morning; safety alerts and news about a
             # visit under way never wait.
             message.next_attempt_at = quiet_hours_end(session, clock.now(), contact)
@@ -267,10 +275,11 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary,
             .where(OUTBOX.c.id.in_(due.scalar_subquery()), OUTBOX.c.status == "queued")
             .values(status="sending", claimed_at=now, attempts=OUTBOX.c.attempts + 1,
                     updated_at=now)
-            .returning(OUTBOX.c.id, OUTBOX.c.to_phone, OUTBOX.c.body, OUTBOX.c.alert_id)
+            .returning(OUTBOX.c.id, OUTBOX.c.to_phone, OUTBOX.c.body, OUTBOX.c.alert_id,
+                       OUTBOX.c.visit_id, OUTBOX.c.template, OUTBOX.c.created_at)
         ).all()
         summary.claimed = len(rows)
-        unwanted = _unwanted(session, rows)
+        unwanted = _unwanted(session, rows, now)
         for reason, ids in unwanted.items():
             session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids))
                             .values(status="suppressed", suppressed_reason=reason,
@@ -281,9 +290,10 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary,
                        if row.id not in skipped), key=lambda message: message.id)
 
 
-def _unwanted(session: Session, rows) -> dict[str, list[int]]:
-    """Claimed messages that must not go out: the recipient sent STOP, or someone
-    acted on the alert before its escalation SMS left."""
+def _unwanted(session: Session, rows, now: datetime) -> dict[str, list[int]]:
+    """Claimed messages that must not go out: the recipient sent STOP, someone acted on
+    the alert before its escalation SMS left, or the visit it is about moved, started,
+    ended or was cancelled since it was queued (``outdated``)."""
     phones = {row.to_phone for row in rows}
     opted_out = set(session.scalars(
         select(Contact.phone).where(Contact.phone.in_(phones), Contact.opted_out.is_(True))
@@ -297,6 +307,9 @@ def _unwanted(session: Session, rows) -> dict[str, list[int]]:
         "alert_closed": [row.id for row in rows
                          if row.alert_id in closed and row.to_phone not in opted_out],
     }
+    for row, reason in outdated.claimed(session, rows, now):
+        if row.to_phone not in opted_out:
+            unwanted.setdefault(reason, []).append(row.id)
     return {reason: ids for reason, ids in unwanted.items() if ids}
 
 

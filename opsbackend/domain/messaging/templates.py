@@ -41,6 +41,25 @@ TEMPLATES = {
               "NO se vigilan cambios de bolsa ni alarmas de bomba. Revise los servidores; "
               "responda ACK cuando alguien se encargue.",
     },
+    "alert.late_unit": {
+        "en": "LATE {alert_ref}: no check-in at {study_code} visit {visit_code}, window opened "
+              "{start}. Text ARRIVED when there, or reply ACK and update the ETA.",
+        "es": "RETRASO {alert_ref}: sin registro de llegada en {study_code}, visita {visit_code}, "
+              "ventana desde {start}. Envíe LLEGUE al llegar, o responda ACK y actualice la hora.",
+    },
+    "alert.callback_overdue": {
+        "en": "CALL BACK {alert_ref}: the family of {study_code} asked for a call {since} and "
+              "nobody has called yet. Reply ACK when someone is calling.",
+        "es": "LLAMAR {alert_ref}: la familia de {study_code} pidió una llamada {since} y nadie "
+              "ha llamado aún. Responda ACK cuando alguien llame.",
+    },
+    "alert.delivery_failed": {
+        "en": "SMS FAILED {alert_ref}: a message about {study_code} could not be delivered. "
+              "Reach them another way (see the messages list); reply ACK when handled.",
+        "es": "SMS FALLIDO {alert_ref}: no se pudo entregar un mensaje sobre {study_code}. "
+              "Contacte de otra forma (vea la lista de mensajes); responda ACK cuando se "
+              "encargue.",
+    },
     "alert.acknowledged": {
         "en": "Thanks. Alert {alert_ref} acknowledged; escalation stopped.",
         "es": "Gracias. Alerta {alert_ref} confirmada; se detuvo la escalada.",
@@ -321,6 +340,12 @@ VISIT_NOTICES = {
         "es": "La visita de la enfermera para {first_name} cambió: ahora el {day} entre {start} "
               "y {end}. Responda LLAMAR para hablar con nosotros.",
     },
+    "visit.running_late": {
+        "en": "The infusion nurse for {first_name} is running late, now arriving about {eta}. "
+              "Reply CALL to talk to us.",
+        "es": "La enfermera de {first_name} viene con retraso; ahora llega hacia las {eta}. "
+              "Responda LLAMAR para hablar con nosotros.",
+    },
     "visit.cancelled": {
         "en": "The nurse's visit for {first_name} on {day} at {start} is cancelled. Reply CALL "
               "to talk to us.",
@@ -376,3 +401,29 @@ def bag_warnings(warnings: list[dict], language: str) -> str:
                   for k, v in warning.get("values", {}).items()}
         texts.append(template.get(language, template["en"]).format(**values))
     return "; ".join(texts)
+
+
+UNIT_NOTICES = {
+    "unit.visit_moved": {
+        "en": "Visit {visit_code} ({study_code}, {city}) moved: now {day} {start}-{end}, your "
+              "ETA {eta}.",
+        "es": "Visita {visit_code} ({study_code}, {city}) cambiada: ahora {day} {start}-{end}, "
+              "su llegada {eta}.",
+    },
+    "unit.visit_removed": {
+        "en": "Visit {visit_code} ({study_code}, {city}) is no longer yours: {why}.",
+        "es": "La visita {visit_code} ({study_code}, {city}) ya no es suya: {why}.",
+    },
+}
+TEMPLATES.update(UNIT_NOTICES)
+# Why a visit left a unit's day, in the nurse's language.
+REMOVALS = {
+    "cancelled": {"en": "cancelled", "es": "cancelada"},
+    "moved_off": {"en": "moved to {day} {start}-{end}, when your unit cannot do it",
+                  "es": "cambiada al {day} {start}-{end}, cuando su unidad no puede"},
+}
+
+
+def removal(why: str, language: str, **values) -> str:
+    texts = REMOVALS[why]
+    return texts.get(language, texts["en"]).format(**values)

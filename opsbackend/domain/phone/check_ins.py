@@ -18,8 +18,9 @@ from opsbackend.domain.errors import Conflict, NotFound
 from opsbackend.domain.infusion import bags, pump_reports
 from opsbackend.domain.infusion.bag_record import BagLabel
 from opsbackend.domain.interop.webhook_events import visit_event
+from opsbackend.domain.phone import evv
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
-from opsbackend.models import CheckIn, Course, Home, Nurse, Visit
+from opsbackend.models import CheckIn, Course, Home, Nurse, Unit, Visit
 
 # A visit counts as "current" for a nurse from this long before its window to this long after.
 CURRENT_MARGIN = timedelta(hours=12)
@@ -136,25 +137,25 @@ def depart(session, clock, nurse, visit, caller: Caller) -> CheckIn:
 
 
 def _record(session, clock, nurse, visit, kind, caller: Caller, details=None) -> CheckIn:
-    matched_home = bool(caller.phone and caller.phone == _home_landline(session, visit))
-    location = "home_landline" if matched_home else "gps" if caller.lat is not None else "none"
+    home = session.execute(select(Home.landline_phone, Home.lat, Home.lon)
+                           .where(Home.patient_id == visit.patient_id)).first()
+    unit = (session.get(Unit, nurse.unit_id)
+            if caller.channel == "sms" and nurse.unit_id is not None else None)
+    where = evv.locate(home, caller, unit, clock.now())
     check_in = CheckIn(
         visit_id=visit.id, patient_id=visit.patient_id, nurse_id=nurse.id,
         unit_id=visit.unit_id, kind=kind, service_type=visit.kind,
         occurred_at=clock.now(), channel=caller.channel, caller_phone=caller.phone,
-        identity_method=caller.identity_method, location_method=location,
+        identity_method=caller.identity_method, location_method=where.method,
         caller_matched_nurse=bool(caller.phone and caller.phone == nurse.phone),
-        caller_matched_home=matched_home,
+        caller_matched_home=where.method == "home_landline",
         nurse_on_assigned_unit=visit.unit_id is not None and visit.unit_id == nurse.unit_id,
-        lat=caller.lat, lon=caller.lon, inbound_message_id=caller.inbound_message_id,
+        lat=where.lat, lon=where.lon, inbound_message_id=caller.inbound_message_id,
         details=details or {},
     )
     session.add(check_in)  # inserted at the next flush, with whatever else the caller adds
+    evv.verify(session, check_in, visit)  # an arrival or departure that did not verify
     return check_in
-
-
-def _home_landline(session, visit) -> str | None:
-    return session.scalar(select(Home.landline_phone).where(Home.patient_id == visit.patient_id))
 
 
 def course_of(session: Session, visit: Visit) -> Course | None:

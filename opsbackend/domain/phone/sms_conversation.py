@@ -16,14 +16,13 @@ from opsbackend.domain.alerting import alerts
 from opsbackend.domain.errors import DomainError
 from opsbackend.domain.infusion.bag_record import BagLabel
 from opsbackend.domain.infusion.course_lifecycle import hanging_bag
-from opsbackend.domain.messaging import outbox, templates
+from opsbackend.domain.messaging import callbacks, outbox, templates
 from opsbackend.domain.phone import check_ins, sms_commands
 from opsbackend.domain.phone.check_ins import Caller, NoCurrentVisit, SeveralCurrentVisits
 from opsbackend.domain.registry import nurses
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
 from opsbackend.models import (
     Bag,
-    CallbackRequest,
     Contact,
     InboundMessage,
     Nurse,
@@ -169,10 +168,7 @@ def _from_family(session, clock, contacts: list[Contact], inbound) -> Reply:
     if verb == "yes":
         return _confirm_visit(session, clock, contact, patient, site)
     if verb == "call":
-        session.add(CallbackRequest(site_id=site.id, patient_id=patient.id,
-                                    contact_id=contact.id, phone=contact.phone,
-                                    requested_at=clock.now(), inbound_message_id=inbound.id))
-        session.flush()
+        callbacks.request_callback(session, clock, contact, patient, inbound)
         return Reply(templates.render("family.call", language), "callback")
     return Reply(templates.render("family.not_understood", language), "not_understood")
 
