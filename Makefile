@@ -46,10 +46,13 @@ run: $(INSTALLED)
 
 ## make test: ruff, then the suite on SQLite, then on PostgreSQL when reachable
 ## (REQUIRE_POSTGRES=1 makes an unreachable PostgreSQL a failure).
+## Each run spreads over PYTEST_WORKERS processes (pytest-xdist): most of a test's time is
+## spent waiting on the database, a served subprocess or a fake, so 4 keep 2 cores busy.
+PYTEST_WORKERS ?= 4
 test: $(DEV_INSTALLED) lint
-	$(BIN)/pytest --db sqlite
+	$(BIN)/pytest --db sqlite -n $(PYTEST_WORKERS)
 	@if $(BIN)/python -m tests.databases; then \
-		$(BIN)/pytest --db postgres; \
+		$(BIN)/pytest --db postgres -n $(PYTEST_WORKERS); \
 	elif [ "$(REQUIRE_POSTGRES)" = "1" ]; then \
 		echo "FAILED: PostgreSQL is required (REQUIRE_POSTGRES=1) but not reachable at $${TEST_POSTGRES_URL:-the local server}"; \
 		exit 1; \
