@@ -114,13 +114,17 @@ class Factory:
         created.subscription.secret = created.secret
         return created.subscription
 
-    def token(self, role: str, name: str | None = None) -> str:
+    def token(self, role: str, name: str | None = None, *, site_ids=None,
+              nurse_id=None) -> str:
+        """A token of the role; global (every site) unless ``site_ids`` are given."""
         with self.database.transaction(actor="test:factory") as session:
-            _record, raw = tokens.issue_token(session, name=name or f"test {role}", role=role)
+            _record, raw = tokens.issue_token(session, name=name or f"test {role}", role=role,
+                                              site_ids=site_ids, nurse_id=nurse_id)
         return raw
 
-    def auth_headers(self, role: str) -> dict:
-        return {"Authorization": f"Bearer {self.token(role)}"}
+    def auth_headers(self, role: str, *, site_ids=None, nurse_id=None) -> dict:
+        token = self.token(role, site_ids=site_ids, nurse_id=nurse_id)
+        return {"Authorization": f"Bearer {token}"}
 
 
 def count_rows(database, model, *where) -> int:

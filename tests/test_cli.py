@@ -53,15 +53,49 @@ def test_seed_demo_has_an_infant_a_spanish_contact_and_several_bag_intervals(app
     assert len(active) == 10
 
 
-def test_create_token_prints_a_token_that_authenticates(app, client, database):
-    result = run(app, "create-token", "--role", "dispatcher", "--name", "Dana")
+def test_create_token_prints_a_token_that_authenticates(app, client, database, factory):
+    site = factory.site()
+    result = run(app, "create-token", "--role", "dispatcher", "--name", "Dana",
+                 "--site", str(site.id))
     issued = json.loads(result.output)
 
     response = client.get("/api/v1/units", headers={"Authorization": f"Bearer {issued['token']}"})
 
     assert response.status_code == 200
+    assert issued["site_ids"] == [site.id]
     with database.new_session() as session:
-        assert tokens.authenticate(session, issued["token"]).role == "dispatcher"
+        token = tokens.authenticate(session, issued["token"])
+        assert token.role == "dispatcher"
+        assert tokens.site_ids_of(session, token.id) == {site.id}
+
+
+def test_create_token_refuses_a_dispatcher_without_a_site(app, database):
+    result = app.test_cli_runner().invoke(
+        main, ["create-token", "--role", "dispatcher", "--name", "Dana"])
+
+    assert result.exit_code == 1
+    assert "--site" in result.output
+    assert "needs at least one site" in result.output
+    assert count_rows(database, ApiToken) == 0
+
+
+def test_create_token_refuses_a_nurse_of_another_site(app, factory):
+    site, other = factory.site(), factory.site()
+    nurse = factory.nurse(site_id=other.id)
+    result = app.test_cli_runner().invoke(main, [
+        "create-token", "--role", "nurse", "--name", "Rosa", "--site", str(site.id),
+        "--nurse-id", str(nurse.id)])
+
+    assert result.exit_code == 1
+    assert "--nurse-id" in result.output
+
+
+def test_an_admin_token_may_be_global(app, client):
+    issued = json.loads(run(app, "create-token", "--role", "admin", "--name", "Root").output)
+
+    assert issued["site_ids"] == []
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    assert client.get("/api/v1/audit-events", headers=headers).status_code == 200
 
 
 def test_create_token_refuses_an_unknown_role(app):
@@ -71,8 +105,9 @@ def test_create_token_refuses_an_unknown_role(app):
     assert "root" in result.output
 
 
-def test_revoke_token_stops_the_token(app, client):
-    issued = json.loads(run(app, "create-token", "--role", "viewer", "--name", "Kim").output)
+def test_revoke_token_stops_the_token(app, client, factory):
+    issued = json.loads(run(app, "create-token", "--role", "viewer", "--name", "Kim",
+                            "--site", str(factory.site().id)).output)
 
     run(app, "revoke-token", str(issued["id"]))
 

@@ -17,6 +17,7 @@ from opsbackend.api import (
     escalation,
     evv,
     fhir,
+    field_visibility,
     infusion,
     jobs,
     messages,
@@ -107,6 +108,7 @@ def init_api(app) -> Api:
         app,
         spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)},
     )
+    field_visibility.mark_phi_fields()
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(

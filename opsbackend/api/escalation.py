@@ -1,10 +1,12 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import one_of
+from opsbackend.api.site_policy import CREATES, LISTING
 from opsbackend.domain.alerting import escalation
 from opsbackend.models.alert import ALERT_KINDS, ESCALATION_TARGETS
 
@@ -60,14 +62,14 @@ class LadderQueryArgs(Schema):
 
 @blp.route("", methods=["GET", "PUT"])
 class Ladders(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(LadderQueryArgs, location="query")
     @blp.response(200, LadderInForceSchema(many=True))
     def get(self, args):
         """The ladder in force for each site and alert kind, and whether it is a default"""
         return escalation.ladders_in_force(context.session(), context.scope(), **args)
 
-    @allow("admin")
+    @allow("admin", sites=CREATES)
     @blp.arguments(LadderSchema)
     @blp.response(200, StepSchema(many=True))
     def put(self, data):
