@@ -8,6 +8,7 @@ from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import one_of
 from opsbackend.api.site_policy import CREATES, LISTING
 from opsbackend.domain.alerting import escalation
+from opsbackend.domain.errors import Forbidden
 from opsbackend.models.alert import ALERT_KINDS, ESCALATION_TARGETS
 
 blp = Blueprint("escalation", __name__, url_prefix="/api/v1/escalation-ladders",
@@ -74,6 +75,9 @@ class Ladders(MethodView):
     @blp.response(200, StepSchema(many=True))
     def put(self, data):
         """Replace one ladder: a site's (or the default), for one alert kind or all"""
+        if data["site_id"] is None and not context.scope().is_global:
+            raise Forbidden("the default ladder is every site's: only a global admin sets it",
+                            field="site_id")
         rows = escalation.set_ladder(context.session(), data["site_id"], data["alert_kind"],
                                      data["steps"])
         context.commit()
