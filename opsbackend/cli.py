@@ -158,8 +158,8 @@ def seed_demo():
     with database.transaction(actor="cli:seed-demo") as session:
         demo_tokens = load(session, database.clock, settings.secret_key)
     click.echo("Demo data loaded. API tokens (Authorization: Bearer <token>):")
-    for role, token in demo_tokens.items():
-        click.echo(f"  {role:<10} {token}")
+    for role, demo in demo_tokens.items():
+        click.echo(f"  {role:<10} {demo.token}  ({demo.describe()})")
 
 
 @main.command("create-token")

@@ -27,11 +27,15 @@ def test_seed_demo_prints_a_working_token_per_role(app, client):
     demo = {line.split()[0]: line.split()[1] for line in output.splitlines()[1:]}
 
     assert set(demo) == {"admin", "dispatcher", "nurse", "viewer"}
+    totals = {}
     for role, token in demo.items():
         response = client.get("/api/v1/patients?page_size=1",
                               headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, role
-        assert response.json["total"] == 14
+        totals[role] = response.json["total"]
+    # The admin is global; the others are CHLA's (site 1) only.
+    assert totals == {"admin": 14, "dispatcher": 6, "nurse": 6, "viewer": 6}
+    assert "(CHLA; as nurse Rosa" in output
 
 
 def test_seed_demo_has_an_infant_a_spanish_contact_and_several_bag_intervals(app, database):

@@ -88,9 +88,18 @@ def enforce_site_policy(policy: SitePolicy) -> None:
     for name, value in (request.view_args or {}).items():
         if site_of.knows(name) and not _covered(session, scope, name, value):
             raise NotFound(f"{site_of.label(name).capitalize()} {value} does not exist")
-    body = request.get_json(silent=True) if request.is_json else None
-    if isinstance(body, dict):
+    if isinstance(body := _json_body(), dict):
         _check_body(session, scope, body)
+
+
+def _json_body():
+    """The JSON body, or None: a body that does not parse is the schema's to refuse."""
+    if not request.is_json:
+        return None
+    try:
+        return request.get_json(silent=True)
+    except (RecursionError, ValueError):  # deep nesting, huge number literals
+        return None
 
 
 def _check_body(session, scope, body: dict) -> None:
