@@ -279,3 +279,18 @@ def test_a_nurse_token_names_a_nurse_of_its_sites(client, auth, factory, worlds)
     assert response.status_code == 422
     assert "nurse_id" in response.json["errors"]["json"]
 
+
+
+def test_a_site_admin_reads_the_audit_trail_of_their_sites_records_only(client, factory,
+                                                                          worlds):
+    mine, theirs = worlds
+    site_admin = tokens_for(factory, mine["site_id"])["admin"]
+
+    def events(world):
+        return client.get(f"/api/v1/audit-events?table_name=patient&record_id="
+                          f"{world['patient_id']}", headers=site_admin).json["items"]
+
+    assert [e["action"] for e in events(mine)] == ["create"]
+    assert events(theirs) == []
+    every = client.get("/api/v1/audit-events?page_size=200", headers=site_admin).json
+    assert theirs["study_code"] not in json.dumps(every)

@@ -97,7 +97,12 @@ def init_api(app) -> Api:
         # Swagger UI's files come from a package, so the docs work offline.
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         API_SPEC_OPTIONS={
-            "info": {"description": "Operations backend for mobile home-infusion units."},
+            "info": {"description": (
+                "Operations backend for mobile home-infusion units. Each operation lists "
+                "the roles that may call it (x-roles) and how it finds the site it touches "
+                "(x-sites, x-sites-rule): a token acts only for its sites. Fields marked "
+                "x-visible-to are left out of the responses of every other role (a viewer "
+                "reads no names, dates of birth, addresses, coordinates or phones).")},
             "components": {
                 "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
             },

@@ -6,7 +6,7 @@ from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, page_of, paging, utc_datetime
-from opsbackend.api.site_policy import GLOBAL_ONLY
+from opsbackend.api.site_policy import LISTING
 from opsbackend.domain.history import audit
 
 blp = Blueprint(
@@ -38,9 +38,9 @@ class AuditQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET"])
 class AuditEvents(MethodView):
-    @allow("admin", sites=GLOBAL_ONLY)
+    @allow("admin", sites=LISTING)
     @blp.arguments(AuditQueryArgs, location="query")
     @blp.response(200, page_of(AuditEventSchema))
     def get(self, args):
         """List audit events, filtered by record, actor, action or time"""
-        return audit.list_events(context.session(), **paging(args), **args)
+        return audit.list_events(context.session(), context.scope(), **paging(args), **args)
