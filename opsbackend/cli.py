@@ -157,9 +157,10 @@ def seed_demo():
     database = _database()
     with database.transaction(actor="cli:seed-demo") as session:
         demo_tokens = load(session, database.clock, settings.secret_key)
-    click.echo("Demo data loaded. API tokens (Authorization: Bearer <token>):")
+    sites = "; ".join(f"{role}: {demo.describe()}" for role, demo in demo_tokens.items())
+    click.echo(f"Demo data loaded. API tokens (Authorization: Bearer <token>; {sites}):")
     for role, demo in demo_tokens.items():
-        click.echo(f"  {role:<10} {demo.token}  ({demo.describe()})")
+        click.echo(f"  {role:<10} {demo.token}")
 
 
 @main.command("create-token")

@@ -35,7 +35,7 @@ def test_seed_demo_prints_a_working_token_per_role(app, client):
         totals[role] = response.json["total"]
     # The admin is global; the others are CHLA's (site 1) only.
     assert totals == {"admin": 14, "dispatcher": 6, "nurse": 6, "viewer": 6}
-    assert "(CHLA; as nurse Rosa" in output
+    assert "nurse: CHLA; as nurse Rosa Alvarez" in output.splitlines()[0]
 
 
 def test_seed_demo_has_an_infant_a_spanish_contact_and_several_bag_intervals(app, database):
