@@ -1,5 +1,7 @@
 import json
 
+from sqlalchemy import select
+
 from opsbackend.cli import main
 from opsbackend.domain.registry import tokens
 from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit
@@ -36,6 +38,24 @@ def test_seed_demo_prints_a_working_token_per_role(app, client):
     # The admin is global; the others are CHLA's (site 1) only.
     assert totals == {"admin": 14, "dispatcher": 6, "nurse": 6, "viewer": 6}
     assert "nurse: CHLA; as nurse Rosa Alvarez" in output.splitlines()[0]
+
+
+def test_the_demo_dispatcher_cannot_reach_chop_and_the_viewer_reads_no_names(app, client,
+                                                                            database):
+    output = run(app, "seed-demo").output
+    demo = {line.split()[0]: line.split()[1] for line in output.splitlines()[1:]}
+    with database.new_session() as session:
+        chop = session.scalars(select(Site).where(Site.code == "CHOP")).one()
+        chop_patient = session.scalars(select(Patient).where(Patient.site_id == chop.id)).first()
+
+    def get(role, url):
+        return client.get(url, headers={"Authorization": f"Bearer {demo[role]}"})
+
+    assert get("dispatcher", f"/api/v1/patients/{chop_patient.id}").status_code == 404
+    assert get("admin", f"/api/v1/patients/{chop_patient.id}").status_code == 200
+    listed = get("viewer", "/api/v1/patients?page_size=200").json["items"]
+    assert listed and all(set(p) & {"first_name", "date_of_birth", "home", "contacts"} == set()
+                          for p in listed)
 
 
 def test_seed_demo_has_an_infant_a_spanish_contact_and_several_bag_intervals(app, database):
