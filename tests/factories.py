@@ -139,7 +139,7 @@ PHI = dict(first_name="Zinnia", contact_name="Quentin Marsh", nurse_name="Ottoli
            address_line1="742 Evergreen Terrace", city="Springfield", postal_code="97403",
            lat=34.987654, lon=-118.123456, landline="+13105559876", contact_phone="+13105559877",
            nurse_phone="+13105559878", birth="2020-02-29", base_lat=34.876543,
-           base_lon=-118.234567)
+           base_lon=-118.234567, visit_note="gate code 4411, ask for Quentin")
 
 
 class SiteWorld(dict):
@@ -188,6 +188,7 @@ def site_world(factory: Factory, phi: dict | None = None) -> SiteWorld:
         visit = session.scalars(select(Visit).where(Visit.course_id == course.id)
                                 .order_by(Visit.window_start)).first()
         bag_id = visit.bag_id
+        visit.notes = phi.get("visit_note")
         alert = alerts.raise_alert(session, clock, kind="missed_bag_change",
                                    dedupe_key=f"world-{n}", site_id=site.id,
                                    summary=f"{patient.study_code} bag overdue",

@@ -40,7 +40,7 @@ def lot_field(**kwargs) -> fields.String:
 
 
 class CustodyEventSchema(Schema):
-    phi_fields = ("handed_by", "received_by")
+    phi_fields = ("handed_by", "received_by", "notes")
 
     id = fields.Integer(dump_only=True)
     kind = one_of(CUSTODY_KINDS, required=True, metadata={

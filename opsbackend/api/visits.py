@@ -18,6 +18,9 @@ DISPATCHERS = ("admin", "dispatcher")
 
 
 class VisitSchema(PatientArea):
+    # Free text a dispatcher writes ("gate code 4411, ask for Lucia") is staff's too.
+    phi_fields = (*PatientArea.phi_fields, "notes")
+
     id = fields.Integer()
     code = fields.Function(lambda visit: f"V{visit.id}",
                            metadata={"description": "what nurses text, e.g. V123"})
