@@ -294,3 +294,19 @@ def test_a_site_admin_reads_the_audit_trail_of_their_sites_records_only(client, 
     assert events(theirs) == []
     every = client.get("/api/v1/audit-events?page_size=200", headers=site_admin).json
     assert theirs["study_code"] not in json.dumps(every)
+
+
+def test_a_site_admin_sets_their_sites_ladder_but_not_the_default(client, factory, worlds):
+    mine, theirs = worlds
+    site_admin = tokens_for(factory, mine["site_id"])["admin"]
+    steps = [{"after_minutes": 0, "targets": ["dispatcher"]}]
+
+    def put(site_id):
+        return client.put("/api/v1/escalation-ladders", headers=site_admin,
+                          json={"site_id": site_id, "alert_kind": None, "steps": steps})
+
+    assert put(mine["site_id"]).status_code == 200
+    assert put(theirs["site_id"]).status_code == 422
+    default = put(None)
+    assert default.status_code == 403
+    assert "site_id" in default.json["errors"]["json"]
