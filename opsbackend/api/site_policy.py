@@ -38,8 +38,6 @@ class SitePolicy:
     checks_ids: bool = True
     # Writes need a caller of every site (a global admin).
     global_writes: bool = False
-    # Reads too (records of every site mixed, e.g. the audit trail).
-    global_reads: bool = False
 
 
 RECORD = SitePolicy(
@@ -52,18 +50,12 @@ CREATES = SitePolicy(
 EVERY_SITE = SitePolicy(
     "every_site", "not tied to one site (reference data, global settings); changes need a "
     "global admin", global_writes=True)
-NO_SITE = SitePolicy(
-    "no_site", "not about any site's records (the caller's own token, a public document)",
-    checks_ids=False)
-GLOBAL_ONLY = SitePolicy(
-    "global_only", "records of every site together: only a caller of every site (a global "
-    "admin)", checks_ids=False, global_writes=True, global_reads=True)
 # Checked by the domain function itself (records spanning sites, tokens).
 IN_DOMAIN = SitePolicy(
     "in_domain", "checked by the domain rule: records spanning several sites must all be "
     "the caller's; another site's record is a 404", checks_ids=False)
 
-POLICIES = (RECORD, LISTING, CREATES, EVERY_SITE, GLOBAL_ONLY, NO_SITE, IN_DOMAIN)
+POLICIES = (RECORD, LISTING, CREATES, EVERY_SITE, IN_DOMAIN)
 
 
 def mark(view, policy: SitePolicy):
@@ -79,9 +71,10 @@ def mark(view, policy: SitePolicy):
 def enforce_site_policy(policy: SitePolicy) -> None:
     """``before_request``, after the role check: the ids the request names, checked."""
     scope = context.scope()
-    reading = request.method in ("GET", "HEAD")
-    if not scope.is_global and (policy.global_reads if reading else policy.global_writes):
-        abort(403, message="this concerns every site: only a caller of every site may do it")
+    writing = request.method not in ("GET", "HEAD")
+    if writing and policy.global_writes and not scope.is_global:
+        abort(403, message="this changes every site's settings: only a caller of every "
+                           "site may do it")
     if not policy.checks_ids:
         return
     session = context.session()
