@@ -157,29 +157,36 @@ def seed_demo():
     database = _database()
     with database.transaction(actor="cli:seed-demo") as session:
         demo_tokens = load(session, database.clock, settings.secret_key)
-    click.echo("Demo data loaded. API tokens (Authorization: Bearer <token>):")
-    for role, token in demo_tokens.items():
-        click.echo(f"  {role:<10} {token}")
+    sites = "; ".join(f"{role}: {demo.describe()}" for role, demo in demo_tokens.items())
+    click.echo(f"Demo data loaded. API tokens (Authorization: Bearer <token>; {sites}):")
+    for role, demo in demo_tokens.items():
+        click.echo(f"  {role:<10} {demo.token}")
 
 
 @main.command("create-token")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", required=True, help="Who or what the token is for.")
+@click.option("--site", "site_ids", type=int, multiple=True,
+              help="A site the token acts for (repeat for several); only admins may have none.")
 @click.option("--nurse-id", type=int, default=None, help="Tie a nurse token to the nurse.")
 @with_appcontext
-def create_token(role, name, nurse_id):
+def create_token(role, name, site_ids, nurse_id):
     """Issue an API token; it is printed once and stored only as a hash."""
-    from opsbackend.domain.records import require_reference
+    from opsbackend.domain.errors import DomainError
     from opsbackend.domain.registry import tokens
-    from opsbackend.models import Nurse
+    from opsbackend.domain.scope import Scope
 
-    with _database().transaction(actor="cli:create-token") as session:
-        require_reference(session, Nurse, nurse_id, "nurse_id")
-        record, raw = tokens.issue_token(
-            session, name=name, role=role, nurse_id=nurse_id, created_by="cli"
-        )
-        token_id = record.id
-    click.echo(json.dumps({"id": token_id, "name": name, "role": role, "token": raw}))
+    try:
+        with _database().transaction(actor="cli:create-token") as session:
+            record, raw = tokens.grant_token(
+                session, Scope.everything(), name=name, role=role, site_ids=site_ids,
+                nurse_id=nurse_id, created_by="cli")
+            token_id = record.id
+    except DomainError as refused:
+        option = {"site_ids": "--site", "nurse_id": "--nurse-id"}.get(refused.field, "")
+        raise click.ClickException(f"{option}: {refused.message}".lstrip(": ")) from refused
+    click.echo(json.dumps({"id": token_id, "name": name, "role": role,
+                           "site_ids": sorted(site_ids), "token": raw}))
 
 
 @main.command("revoke-token")

@@ -5,6 +5,7 @@ Idempotent: every record is looked up by its natural key first, so a second
 for fiction.
 """
 
+from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from sqlalchemy import select
@@ -16,7 +17,6 @@ from opsbackend.domain.infusion import bag_custody, course_lifecycle, courses
 from opsbackend.domain.registry import nurses, patients, sites, tokens, units
 from opsbackend.domain.scope import Scope
 from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit, Visit
-from opsbackend.models.auth import ROLES
 
 SITES = [
     dict(code="CHLA", name="Children's Hospital Los Angeles", region="West",
@@ -122,7 +122,28 @@ DAY_SHIFTS = [dict(weekday=day, starts_at=time(7), ends_at=time(19)) for day in 
 NIGHT_SHIFTS = [dict(weekday=day, starts_at=time(19), ends_at=time(7)) for day in range(7)]
 
 
-def seed_demo(session: Session, clock: Clock, secret_key: str) -> dict[str, str]:
+# Who each demo token acts for: the admin is global; the others are CHLA's, the nurse's
+# is Rosa's (she records work as herself only).
+DEMO_TOKENS = {
+    "admin": dict(sites=(), nurse_phone=None),
+    "dispatcher": dict(sites=("CHLA",), nurse_phone=None),
+    "nurse": dict(sites=("CHLA",), nurse_phone="+12135550131"),
+    "viewer": dict(sites=("CHLA",), nurse_phone=None),
+}
+
+
+@dataclass(frozen=True)
+class DemoToken:
+    token: str
+    sites: tuple[str, ...]
+    nurse: str | None
+
+    def describe(self) -> str:
+        where = ", ".join(self.sites) or "every site"
+        return where + (f"; as nurse {self.nurse}" if self.nurse else "")
+
+
+def seed_demo(session: Session, clock: Clock, secret_key: str) -> dict[str, DemoToken]:
     """Load the demo data; returns a demo API token for each role."""
     site_ids = {spec["code"]: _site(session, spec).id for spec in SITES}
     unit_ids = {spec["call_sign"]: _unit(session, spec, site_ids).id for spec in UNITS}
@@ -131,7 +152,8 @@ def seed_demo(session: Session, clock: Clock, secret_key: str) -> dict[str, str]
     for row in PATIENTS:
         _patient_with_course(session, clock, row, site_ids)
     demo_day.seed_day(session, clock)
-    return {role: _demo_token(session, secret_key, role) for role in ROLES}
+    return {role: _demo_token(session, secret_key, role, site_ids)
+            for role in DEMO_TOKENS}
 
 
 def _site(session, spec) -> Site:
@@ -226,13 +248,17 @@ def _hand_visit_to(session, course_id: int, call_sign: str) -> None:
         session.flush()
 
 
-def _demo_token(session, secret_key: str, role: str) -> str:
+def _demo_token(session, secret_key: str, role: str, site_ids: dict) -> DemoToken:
+    spec = DEMO_TOKENS[role]
+    nurse = nurses.find_by_phone(session, spec["nurse_phone"]) if spec["nurse_phone"] else None
     raw = tokens.demo_token(secret_key, role)
     known = select(ApiToken.id).where(ApiToken.token_hash == tokens.hash_token(raw))
     if session.scalars(known).first() is None:
-        tokens.issue_token(session, name=f"demo {role}", role=role, raw=raw,
-                           created_by="seed-demo")
-    return raw
+        tokens.grant_token(session, Scope.everything(), name=f"demo {role}", role=role,
+                           raw=raw, created_by="seed-demo",
+                           site_ids=[site_ids[code] for code in spec["sites"]],
+                           nurse_id=nurse.id if nurse else None)
+    return DemoToken(raw, spec["sites"], nurse.name if nurse else None)
 
 
 def _months_before(today: date, months: int) -> date:

@@ -114,13 +114,17 @@ class Factory:
         created.subscription.secret = created.secret
         return created.subscription
 
-    def token(self, role: str, name: str | None = None) -> str:
+    def token(self, role: str, name: str | None = None, *, site_ids=None,
+              nurse_id=None) -> str:
+        """A token of the role; global (every site) unless ``site_ids`` are given."""
         with self.database.transaction(actor="test:factory") as session:
-            _record, raw = tokens.issue_token(session, name=name or f"test {role}", role=role)
+            _record, raw = tokens.issue_token(session, name=name or f"test {role}", role=role,
+                                              site_ids=site_ids, nurse_id=nurse_id)
         return raw
 
-    def auth_headers(self, role: str) -> dict:
-        return {"Authorization": f"Bearer {self.token(role)}"}
+    def auth_headers(self, role: str, *, site_ids=None, nurse_id=None) -> dict:
+        token = self.token(role, site_ids=site_ids, nurse_id=nurse_id)
+        return {"Authorization": f"Bearer {token}"}
 
 
 def count_rows(database, model, *where) -> int:
@@ -128,3 +132,90 @@ def count_rows(database, model, *where) -> int:
 
     with database.new_session() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+# Values a viewer must never read; ``Factory.site_world`` writes them into its records.
+PHI = dict(first_name="Zinnia", contact_name="Quentin Marsh", nurse_name="Ottoline Vance",
+           address_line1="742 Evergreen Terrace", city="Springfield", postal_code="97403",
+           lat=34.987654, lon=-118.123456, landline="+13105559876", contact_phone="+13105559877",
+           nurse_phone="+13105559878", birth="2020-02-29", base_lat=34.876543,
+           base_lon=-118.234567, visit_note="gate code 4411, ask for Quentin")
+
+
+class SiteWorld(dict):
+    """The ids of one of each kind of record of one site, by the name an id goes by."""
+
+
+def site_world(factory: Factory, phi: dict | None = None) -> SiteWorld:
+    """A site with one record of each kind (patient, contact, course with bags and visits,
+    unit with a shift exception, nurse, alert, deviation, call-back request, EVV exception,
+    prepared bag, day plan, webhook subscription), for tests that walk every route."""
+    from datetime import time, timedelta
+
+    from sqlalchemy import select
+
+    from opsbackend.domain.alerting import alerts
+    from opsbackend.domain.history import deviations
+    from opsbackend.domain.infusion import bag_custody
+    from opsbackend.domain.messaging import callbacks
+    from opsbackend.domain.phone import evv
+    from opsbackend.domain.scope import Scope
+    from opsbackend.models import Contact, DayPlan, Patient, Visit
+
+    phi = phi or {}
+    n = _unique()
+    site = factory.site(code=f"W{n}", name=f"World {n}")
+    unit = factory.unit(site_id=site.id, call_sign=f"WORLD-{n}",
+                        base_lat=phi.get("base_lat", 34.05), base_lon=phi.get("base_lon", -118.2))
+    nurse = factory.nurse(site_id=site.id, unit_id=unit.id,
+                          name=phi.get("nurse_name", f"Nurse {n}"),
+                          phone=phi.get("nurse_phone", f"+1213556{n % 10000:04d}"))
+    patient = factory.patient(
+        site_id=site.id, study_code=f"WORLD-{n:04d}", first_name=phi.get("first_name", "Ava"),
+        date_of_birth=date.fromisoformat(phi.get("birth", "2019-05-04")),
+        home=dict(address_line1=phi.get("address_line1", f"{n} Main St"),
+                  city=phi.get("city", "Pasadena"), postal_code=phi.get("postal_code", "91101"),
+                  lat=phi.get("lat", 34.1478), lon=phi.get("lon", -118.1445),
+                  landline_phone=phi.get("landline")),
+        contacts=[dict(name=phi.get("contact_name", "Grace"), relationship="mother",
+                       phone=phi.get("contact_phone", f"+1626556{n % 10000:04d}"),
+                       language="en")])
+    course = factory.active_course(patient_id=patient.id)
+    clock = factory.database.clock
+    with factory.database.transaction(actor="test:factory") as session:
+        patient = session.get(Patient, patient.id)
+        contact = session.scalars(select(Contact).where(Contact.patient_id == patient.id)).one()
+        visit = session.scalars(select(Visit).where(Visit.course_id == course.id)
+                                .order_by(Visit.window_start)).first()
+        bag_id = visit.bag_id
+        visit.notes = phi.get("visit_note")
+        alert = alerts.raise_alert(session, clock, kind="missed_bag_change",
+                                   dedupe_key=f"world-{n}", site_id=site.id,
+                                   summary=f"{patient.study_code} bag overdue",
+                                   patient_id=patient.id, course_id=course.id,
+                                   notify=False).alert
+        deviation = deviations.record_deviation(
+            session, kind="missed_visit", dedupe_key=f"world-{n}", patient=patient,
+            occurred_at=clock.now(), course_id=course.id, visit_id=visit.id)
+        callback = callbacks.request_callback(session, clock, contact, patient)
+        exception = evv.record_exception(session, site_id=site.id, kind="location_unverified",
+                                         visit_id=visit.id, nurse_id=nurse.id)
+        prepared = bag_custody.release_bag(session, Scope.everything(), clock, course.id, dict(
+            pharmacy_bag_id=f"RX-{n}", lot="L1", volume_ml=270))
+        plan = DayPlan(site_id=site.id, day=clock.now().date(), seconds=1, routes={})
+        session.add(plan)
+        session.flush()
+        world = SiteWorld(
+            site_id=site.id, patient_id=patient.id, contact_id=contact.id,
+            course_id=course.id, visit_id=visit.id, bag_id=bag_id, unit_id=unit.id,
+            nurse_id=nurse.id, alert_id=alert.id, deviation_id=deviation.id,
+            callback_id=callback.id, exception_id=exception.id,
+            prepared_bag_id=prepared.id, plan_id=plan.id, study_code=patient.study_code,
+            call_sign=unit.call_sign, site_code=site.code)
+    with factory.database.transaction(actor="test:factory") as session:
+        shift_exception = units.add_shift_exception(session, unit.id, dict(
+            on_date=(clock.now() + timedelta(days=3)).date(), starts_at=time(8),
+            ends_at=time(12)))
+        world["shift_exception_id"] = shift_exception.id
+    world["webhook_id"] = factory.webhook(site.id, "https://receiver.example/hook").id
+    return world

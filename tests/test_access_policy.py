@@ -102,8 +102,9 @@ def test_a_route_without_a_policy_is_caught_and_refused(app, client, auth):
 
 def test_a_revoked_token_is_refused(client, auth, factory):
     admin = auth("admin")
-    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "viewer"},
-                         headers=admin).json
+    site = factory.site()
+    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "viewer",
+                                                 "site_ids": [site.id]}, headers=admin).json
     viewer = {"Authorization": f"Bearer {issued['token']}"}
     assert client.get("/api/v1/sites", headers=viewer).status_code == 200
 
@@ -145,8 +146,10 @@ def test_with_the_token_cache_off_a_revocation_elsewhere_counts_at_once(
     app.extensions["database"].dispose()
 
 
-def test_tokens_are_stored_only_as_hashes(client, auth, database):
-    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "nurse"},
+def test_tokens_are_stored_only_as_hashes(client, auth, database, factory):
+    site = factory.site()
+    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "nurse",
+                                                 "site_ids": [site.id]},
                          headers=auth("admin")).json
 
     with database.new_session() as session:
@@ -165,8 +168,9 @@ def test_malformed_or_unknown_credentials_are_a_401(client, header):
 
 def test_revoking_twice_is_a_409(client, auth, factory):
     admin = auth("admin")
-    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "viewer"},
-                         headers=admin).json
+    site = factory.site()
+    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "viewer",
+                                                 "site_ids": [site.id]}, headers=admin).json
     client.delete(f"/api/v1/tokens/{issued['id']}", headers=admin)
 
     assert client.delete(f"/api/v1/tokens/{issued['id']}", headers=admin).status_code == 409

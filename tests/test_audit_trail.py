@@ -71,8 +71,9 @@ def test_each_resource_mutation_is_audited(client, auth, factory):
         assert events(client, auth, table_name=table, record_id=record_id, action="update"), table
 
 
-def test_token_hashes_never_reach_the_audit_trail(client, auth):
-    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "viewer"},
+def test_token_hashes_never_reach_the_audit_trail(client, auth, factory):
+    issued = client.post("/api/v1/tokens", json={"name": "Kim", "role": "viewer",
+                                                 "site_ids": [factory.site().id]},
                          headers=auth("admin")).json
 
     [created] = events(client, auth, table_name="api_token", record_id=issued["id"])

@@ -34,7 +34,7 @@ def test_coverage_numbers_on_a_hand_computed_case(client, auth, factory, databas
     west, south, near, far, unlocated = build(factory, database, clock)
 
     body = client.get("/api/v1/reports/coverage?max_travel_minutes=90",
-                      headers=auth("viewer")).json
+                      headers=auth("dispatcher")).json
 
     regions = {r["region"]: r["sites"] for r in body["regions"]}
     [w] = regions["West"]
@@ -59,7 +59,7 @@ def test_coverage_as_csv_and_as_a_map_layer(client, auth, factory, database, clo
     as_csv = client.get("/api/v1/reports/coverage", headers=auth("viewer") | {"Accept":
                                                                               "text/csv"})
     layer = client.get("/api/v1/reports/coverage",
-                       headers=auth("viewer") | {"Accept": "application/geo+json"})
+                       headers=auth("dispatcher") | {"Accept": "application/geo+json"})
 
     rows = list(csv.DictReader(io.StringIO(as_csv.get_data(as_text=True))))
     assert [(r["region"], r["patients_out_of_reach"]) for r in rows] == [("West", "1"),
@@ -70,3 +70,17 @@ def test_coverage_as_csv_and_as_a_map_layer(client, auth, factory, database, clo
     home = next(f for f in features if f["properties"]["kind"] == "home_out_of_reach")
     assert home["geometry"]["coordinates"] == [-118.0, 36.7]
     assert home["properties"]["patient_id"] == far.id
+
+
+def test_a_viewer_reads_coverage_without_homes_areas_or_positions(client, auth, factory,
+                                                                   database, clock):
+    _west, _south, _near, far, _unlocated = build(factory, database, clock)
+
+    body = client.get("/api/v1/reports/coverage", headers=auth("viewer")).json
+    layer = client.get("/api/v1/reports/coverage",
+                       headers=auth("viewer") | {"Accept": "application/geo+json"}).json
+
+    [out_of_reach] = [p for r in body["regions"] for s in r["sites"]
+                      for p in s["patients_out_of_reach"]]
+    assert out_of_reach == {"patient_id": far.id, "study_code": far.study_code}
+    assert {f["geometry"] is None for f in layer["features"]} == {True}

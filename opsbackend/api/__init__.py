@@ -17,6 +17,7 @@ from opsbackend.api import (
     escalation,
     evv,
     fhir,
+    field_visibility,
     infusion,
     jobs,
     messages,
@@ -96,7 +97,12 @@ def init_api(app) -> Api:
         # Swagger UI's files come from a package, so the docs work offline.
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         API_SPEC_OPTIONS={
-            "info": {"description": "Operations backend for mobile home-infusion units."},
+            "info": {"description": (
+                "Operations backend for mobile home-infusion units. Each operation lists "
+                "the roles that may call it (x-roles) and how it finds the site it touches "
+                "(x-sites, x-sites-rule): a token acts only for its sites. Fields marked "
+                "x-visible-to are left out of the responses of every other role (a viewer "
+                "reads no names, dates of birth, addresses, coordinates or phones).")},
             "components": {
                 "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
             },
@@ -107,6 +113,7 @@ def init_api(app) -> Api:
         app,
         spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)},
     )
+    field_visibility.mark_phi_fields()
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(

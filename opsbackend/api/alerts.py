@@ -1,12 +1,14 @@
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.day_fields import PatientArea
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
+from opsbackend.api.site_policy import LISTING, RECORD
 from opsbackend.domain.alerting import alerts
 from opsbackend.domain.labels import label_by_visit
 from opsbackend.domain.records import get_or_404
@@ -54,17 +56,17 @@ class ResolveSchema(Schema):
 
 @blp.route("", methods=["GET"])
 class Alerts(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(AlertQueryArgs, location="query")
     @blp.response(200, page_of(AlertSchema))
     def get(self, args):
         """List alerts, newest first"""
-        return alerts.list_alerts(context.session(), **paging(args), **args)
+        return alerts.list_alerts(context.session(), context.scope(), **paging(args), **args)
 
 
 @blp.route("/<int:alert_id>", methods=["GET"])
 class AlertById(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, AlertSchema)
     def get(self, alert_id):
         """Get an alert"""
@@ -74,7 +76,7 @@ class AlertById(MethodView):
 
 @blp.route("/<int:alert_id>/acknowledge", methods=["POST"])
 class Acknowledge(MethodView):
-    @allow(*STAFF)
+    @allow(*STAFF, sites=RECORD)
     @blp.response(200, AlertSchema)
     def post(self, alert_id):
         """Acknowledge: someone is on it, the escalation stops"""
@@ -85,7 +87,7 @@ class Acknowledge(MethodView):
 
 @blp.route("/<int:alert_id>/resolve", methods=["POST"])
 class Resolve(MethodView):
-    @allow(*STAFF)
+    @allow(*STAFF, sites=RECORD)
     @blp.arguments(ResolveSchema)
     @blp.response(200, AlertSchema)
     def post(self, data, alert_id):

@@ -1,10 +1,12 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, page_of, paging, utc_datetime
+from opsbackend.api.site_policy import LISTING
 from opsbackend.domain.history import audit
 
 blp = Blueprint(
@@ -36,9 +38,9 @@ class AuditQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET"])
 class AuditEvents(MethodView):
-    @allow("admin")
+    @allow("admin", sites=LISTING)
     @blp.arguments(AuditQueryArgs, location="query")
     @blp.response(200, page_of(AuditEventSchema))
     def get(self, args):
         """List audit events, filtered by record, actor, action or time"""
-        return audit.list_events(context.session(), **paging(args), **args)
+        return audit.list_events(context.session(), context.scope(), **paging(args), **args)

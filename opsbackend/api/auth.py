@@ -8,6 +8,8 @@ cannot be open by accident. Admins may do everything.
 from flask import current_app, g, request
 from flask_smorest import abort
 
+from opsbackend.api import site_policy
+from opsbackend.api.site_policy import SitePolicy
 from opsbackend.api.token_cache import Caller
 from opsbackend.domain.registry import tokens
 from opsbackend.models.auth import ROLES
@@ -19,7 +21,8 @@ STAFF = ("admin", "dispatcher", "nurse")
 PUBLIC_ENDPOINT_PREFIXES = ("api-docs.", "api_docs_assets.")
 
 
-def allow(*roles: str):
+def allow(*roles: str, sites: SitePolicy | None = None):
+    """Declare who may call a view and how the site it touches is found (site_policy)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
@@ -30,6 +33,8 @@ def allow(*roles: str):
         # Shown in the OpenAPI document beside each operation.
         view._apidoc = getattr(view, "_apidoc", {})
         view._apidoc.setdefault("manual_doc", {})["x-roles"] = sorted(allowed)
+        if sites is not None:
+            site_policy.mark(view, sites)
         return view
 
     return mark
@@ -44,12 +49,21 @@ def policy_for(endpoint: str, method: str):
     """The declared roles of one endpoint and method, PUBLIC, or None if undeclared."""
     if endpoint == "static" or endpoint.startswith(PUBLIC_ENDPOINT_PREFIXES):
         return PUBLIC
+    return getattr(_view(endpoint, method), "access_policy", None)
+
+
+def site_policy_for(endpoint: str, method: str) -> SitePolicy | None:
+    """The declared site policy of one endpoint and method, or None if undeclared."""
+    return getattr(_view(endpoint, method), "site_policy", None)
+
+
+def _view(endpoint: str, method: str):
     view = current_app.view_functions[endpoint]
     view_class = getattr(view, "view_class", None)
     if view_class is not None:
         method = "get" if method == "HEAD" else method.lower()
         view = getattr(view_class, method, None)
-    return getattr(view, "access_policy", None)
+    return view
 
 
 def enforce_access_policy():
@@ -68,6 +82,11 @@ def enforce_access_policy():
             403,
             message=f"role {token.role!r} may not do this; allowed: {', '.join(sorted(policy))}",
         )
+    sites = site_policy_for(request.endpoint, request.method)
+    if sites is None:
+        current_app.logger.error("no site policy declared for %s", request.endpoint)
+        abort(403, message="this endpoint declares no site policy")
+    site_policy.enforce_site_policy(sites)
 
 
 def _authenticate():
@@ -94,6 +113,7 @@ def _caller(session, raw: str) -> Caller | None:
         token = tokens.authenticate(session, raw)
         if token is None:
             return None
-        caller = Caller(id=token.id, name=token.name, role=token.role, nurse_id=token.nurse_id)
+        caller = Caller(id=token.id, name=token.name, role=token.role, nurse_id=token.nurse_id,
+                        site_ids=tokens.site_ids_of(session, token.id))
         cache.put(token_hash, caller)
     return caller

@@ -1,13 +1,15 @@
 """Families who asked to be called back (CALL / LLAMAR), oldest first, and closing them."""
 
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.day_fields import PatientArea, record_id, text
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging
+from opsbackend.api.site_policy import LISTING, RECORD
 from opsbackend.domain.messaging import callbacks
 from opsbackend.models.callback import CALLBACK_OUTCOMES, CALLBACK_STATUSES
 
@@ -22,6 +24,8 @@ class CallbackSchema(PatientArea):
     site_id = fields.Integer()
     patient_id = fields.Integer()
     contact_id = fields.Integer()
+    phi_fields = ("city", "postal_code", "contact_name", "phone")
+
     contact_name = fields.String(allow_none=True)
     relationship = fields.String(allow_none=True)
     language = fields.String(allow_none=True, metadata={"description": "the contact's"})
@@ -48,7 +52,7 @@ class DoneSchema(Schema):
 
 @blp.route("", methods=["GET"])
 class Callbacks(MethodView):
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=LISTING)
     @blp.arguments(CallbackQueryArgs, location="query")
     @blp.response(200, page_of(CallbackSchema))
     def get(self, args):
@@ -59,7 +63,7 @@ class Callbacks(MethodView):
 
 @blp.route("/<int:callback_id>/done", methods=["POST"])
 class CallbackDone(MethodView):
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=RECORD)
     @blp.arguments(DoneSchema)
     @blp.response(200, CallbackSchema)
     @blp.errors(404, 409)

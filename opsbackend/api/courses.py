@@ -1,10 +1,12 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
+from opsbackend.api.site_policy import CREATES, LISTING, RECORD
 from opsbackend.domain.infusion import courses
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import Course
@@ -60,14 +62,14 @@ class CourseQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET", "POST"])
 class Courses(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(CourseQueryArgs, location="query")
     @blp.response(200, page_of(CourseSchema))
     def get(self, args):
         """List courses"""
-        return courses.list_courses(context.session(), **paging(args), **args)
+        return courses.list_courses(context.session(), context.scope(), **paging(args), **args)
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=CREATES)
     @blp.arguments(CourseSchema)
     @blp.response(201, CourseSchema)
     def post(self, data):
@@ -81,13 +83,13 @@ class Courses(MethodView):
 
 @blp.route("/<int:course_id>", methods=["GET", "PATCH"])
 class CourseById(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, CourseSchema)
     def get(self, course_id):
         """Get a course, with clinical warnings"""
         return get_or_404(context.session(), Course, course_id)
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=RECORD)
     @blp.arguments(CourseSchema(partial=True))
     @blp.response(200, CourseSchema)
     def patch(self, changes, course_id):

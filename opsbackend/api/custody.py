@@ -3,12 +3,14 @@ and the home, fridge and room storage, temperature readings."""
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import one_of, utc_datetime
+from opsbackend.api.site_policy import RECORD
 from opsbackend.domain.infusion import bag_custody
 from opsbackend.models.custody import (
     CUSTODY_KINDS,
@@ -38,6 +40,8 @@ def lot_field(**kwargs) -> fields.String:
 
 
 class CustodyEventSchema(Schema):
+    phi_fields = ("handed_by", "received_by", "notes")
+
     id = fields.Integer(dump_only=True)
     kind = one_of(CUSTODY_KINDS, required=True, metadata={
         "description": "handed_over, stored (into or out of the fridge), temperature (a "
@@ -100,14 +104,14 @@ class PreparedBagDetailSchema(PreparedBagSchema):
 
 @blp.route("/courses/<int:course_id>/prepared-bags", methods=["GET", "POST"])
 class PreparedBags(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, PreparedBagSchema(many=True))
     @blp.alt_response(404, response="DEFAULT_ERROR")
     def get(self, course_id):
         """The bags the pharmacy released for the course"""
         return bag_custody.list_prepared_bags(context.session(), context.scope(), course_id)
 
-    @allow(*STAFF)
+    @allow(*STAFF, sites=RECORD)
     @blp.arguments(ReleaseSchema)
     @blp.response(201, PreparedBagDetailSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR")
@@ -122,7 +126,7 @@ class PreparedBags(MethodView):
 
 @blp.route("/prepared-bags/<int:prepared_bag_id>", methods=["GET"])
 class PreparedBagById(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, PreparedBagDetailSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR")
     def get(self, prepared_bag_id):
@@ -132,7 +136,7 @@ class PreparedBagById(MethodView):
 
 @blp.route("/prepared-bags/<int:prepared_bag_id>/custody", methods=["POST"])
 class Custody(MethodView):
-    @allow(*STAFF)
+    @allow(*STAFF, sites=RECORD)
     @blp.arguments(NewCustodyEventSchema)
     @blp.response(201, CustodyEventSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR")

@@ -4,7 +4,9 @@
 routes need until the two meet.)
 """
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
+
+from opsbackend.api.field_visibility import Schema
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer
 
@@ -24,6 +26,8 @@ def text(max_length: int, **kwargs) -> fields.String:
 
 class PatientArea(Schema):
     """What a dispatcher reads beside a patient id: the study code and the home's area."""
+
+    phi_fields = ("city", "postal_code")
 
     study_code = fields.String(allow_none=True)
     city = fields.String(allow_none=True, metadata={"description": "the home's city"})

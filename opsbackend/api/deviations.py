@@ -1,11 +1,13 @@
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, utc_datetime
+from opsbackend.api.site_policy import LISTING
 from opsbackend.domain.history import deviations
 from opsbackend.models.alert import DEVIATION_KINDS
 
@@ -36,7 +38,7 @@ class DeviationQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET"])
 class Deviations(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(DeviationQueryArgs, location="query")
     @blp.response(200, page_of(DeviationSchema))
     @blp.alt_response(200, content_type="text/csv", success=True,
@@ -45,7 +47,7 @@ class Deviations(MethodView):
         """List deviations; with ``Accept: text/csv`` every match as a CSV file"""
         page = paging(args)
         if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
-            body = deviations.deviations_csv(context.session(), **args)
+            body = deviations.deviations_csv(context.session(), context.scope(), **args)
             return Response(body, mimetype="text/csv", headers={
                 "Content-Disposition": 'attachment; filename="deviations.csv"'})
-        return deviations.list_deviations(context.session(), **page, **args)
+        return deviations.list_deviations(context.session(), context.scope(), **page, **args)

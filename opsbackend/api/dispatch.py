@@ -1,13 +1,15 @@
 """Dispatching visits to units: suggestions with reasons, safe assignment."""
 
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.day_fields import PatientArea, record_id
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import utc_datetime
+from opsbackend.api.site_policy import RECORD
 from opsbackend.api.visits import VisitSchema
 from opsbackend.domain.dispatch import assignment, lateness
 from opsbackend.domain.labels import label_visit
@@ -48,7 +50,7 @@ class AssignSchema(Schema):
 
 @blp.route("/<int:visit_id>/suggestions", methods=["GET"])
 class Suggestions(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, SuggestionsSchema)
     @blp.errors(404)
     def get(self, visit_id):
@@ -65,7 +67,7 @@ class Suggestions(MethodView):
 
 @blp.route("/<int:visit_id>/assign", methods=["POST"])
 class Assign(MethodView):
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=RECORD)
     @blp.arguments(AssignSchema)
     @blp.response(200, VisitSchema)
     @blp.errors(404, 409)
@@ -85,7 +87,7 @@ class OnTheWaySchema(Schema):
 
 @blp.route("/<int:visit_id>/on-the-way", methods=["POST"])
 class OnTheWay(MethodView):
-    @allow("admin", "dispatcher", "nurse")
+    @allow("admin", "dispatcher", "nurse", sites=RECORD)
     @blp.arguments(OnTheWaySchema)
     @blp.response(200, VisitSchema)
     @blp.errors(404, 409)
@@ -104,7 +106,7 @@ class EtaSchema(Schema):
 
 @blp.route("/<int:visit_id>/eta", methods=["POST"])
 class Eta(MethodView):
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=RECORD)
     @blp.arguments(EtaSchema)
     @blp.response(200, VisitSchema)
     @blp.errors(404, 409)
@@ -119,7 +121,7 @@ class Eta(MethodView):
 
 @blp.route("/<int:visit_id>/unassign", methods=["POST"])
 class Unassign(MethodView):
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=RECORD)
     @blp.response(200, VisitSchema)
     @blp.errors(404, 409)
     def post(self, visit_id):

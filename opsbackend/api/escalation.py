@@ -1,11 +1,14 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import one_of
+from opsbackend.api.site_policy import CREATES, LISTING
 from opsbackend.domain.alerting import escalation
+from opsbackend.domain.errors import Forbidden
 from opsbackend.models.alert import ALERT_KINDS, ESCALATION_TARGETS
 
 blp = Blueprint("escalation", __name__, url_prefix="/api/v1/escalation-ladders",
@@ -60,18 +63,21 @@ class LadderQueryArgs(Schema):
 
 @blp.route("", methods=["GET", "PUT"])
 class Ladders(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(LadderQueryArgs, location="query")
     @blp.response(200, LadderInForceSchema(many=True))
     def get(self, args):
         """The ladder in force for each site and alert kind, and whether it is a default"""
         return escalation.ladders_in_force(context.session(), context.scope(), **args)
 
-    @allow("admin")
+    @allow("admin", sites=CREATES)
     @blp.arguments(LadderSchema)
     @blp.response(200, StepSchema(many=True))
     def put(self, data):
         """Replace one ladder: a site's (or the default), for one alert kind or all"""
+        if data["site_id"] is None and not context.scope().is_global:
+            raise Forbidden("the default ladder is every site's: only a global admin sets it",
+                            field="site_id")
         rows = escalation.set_ladder(context.session(), data["site_id"], data["alert_kind"],
                                      data["steps"])
         context.commit()

@@ -1,13 +1,15 @@
 """The EVV exception queue: check-ins that did not verify, cleared by a supervisor."""
 
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.day_fields import PatientArea, record_id, text
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging
+from opsbackend.api.site_policy import LISTING, RECORD
 from opsbackend.domain.phone import evv
 from opsbackend.models.evv import EVV_EXCEPTION_KINDS, EVV_EXCEPTION_STATUSES, EVV_REASON_CODES
 
@@ -27,6 +29,8 @@ class EvvExceptionSchema(PatientArea):
     call_sign = fields.String(allow_none=True, metadata={"description": "the visit's unit"})
     check_in_id = fields.Integer(allow_none=True)
     nurse_id = fields.Integer(allow_none=True)
+    phi_fields = ("city", "postal_code", "nurse_name")
+
     nurse_name = fields.String(allow_none=True)
     created_at = fields.DateTime()
     cleared_at = fields.DateTime(allow_none=True)
@@ -50,7 +54,7 @@ class ClearSchema(Schema):
 
 @blp.route("", methods=["GET"])
 class EvvExceptions(MethodView):
-    @allow(*SUPERVISORS)
+    @allow(*SUPERVISORS, sites=LISTING)
     @blp.arguments(EvvQueryArgs, location="query")
     @blp.response(200, page_of(EvvExceptionSchema))
     def get(self, args):
@@ -60,7 +64,7 @@ class EvvExceptions(MethodView):
 
 @blp.route("/<int:exception_id>/clear", methods=["POST"])
 class ClearEvvException(MethodView):
-    @allow(*SUPERVISORS)
+    @allow(*SUPERVISORS, sites=RECORD)
     @blp.arguments(ClearSchema)
     @blp.response(200, EvvExceptionSchema)
     @blp.errors(404, 409)

@@ -8,12 +8,14 @@ import json
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import INCLUDE, fields
 from werkzeug.exceptions import HTTPException
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
+from opsbackend.api.site_policy import RECORD
 from opsbackend.domain.errors import DomainError
 from opsbackend.domain.interop import fhir_export
 
@@ -72,7 +74,7 @@ def _documented_errors(view):
 
 @blp.route("/Patient/<int:patient_id>", methods=["GET"])
 class PatientRead(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, PatientResourceSchema, content_type=FHIR_JSON)
     @_documented_errors
     def get(self, patient_id):
@@ -84,7 +86,7 @@ class PatientRead(MethodView):
 
 @blp.route("/Patient/<int:patient_id>/$everything", methods=["GET"])
 class PatientEverything(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, BundleSchema, content_type=FHIR_JSON)
     @_documented_errors
     def get(self, patient_id):

@@ -4,8 +4,9 @@ from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
+from opsbackend.api.field_visibility import Schema
 from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
 from opsbackend.models.patient import LANGUAGES
 

@@ -2,14 +2,16 @@
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.courses import CourseSchema
 from opsbackend.api.custody import label_text, lot_field
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
+from opsbackend.api.site_policy import RECORD
 from opsbackend.domain.infusion import bags, course_lifecycle, pump_reports
 from opsbackend.domain.infusion.bag_record import BagLabel
 from opsbackend.models import Patient, Site
@@ -49,6 +51,8 @@ class BagWarningSchema(Schema):
 
 
 class BagSchema(Schema):
+    phi_fields = ("double_checked_by",)
+
     id = fields.Integer()
     sequence = fields.Integer()
     hung_at = fields.DateTime()
@@ -140,7 +144,7 @@ class ScheduleSchema(Schema):
 def _transition_route(path: str, schema, function, summary: str):
     """POST /courses/{id}/<path>: one state-machine step."""
 
-    @allow(*LEADS)
+    @allow(*LEADS, sites=RECORD)
     @blp.arguments(schema)
     @blp.response(200, CourseSchema)
     def view(data, course_id):
@@ -164,7 +168,7 @@ _transition_route("discontinue", DiscontinueSchema, course_lifecycle.discontinue
 
 @blp.route("/<int:course_id>/schedule", methods=["GET"])
 class Schedule(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, ScheduleSchema)
     def get(self, course_id):
         """The bag hanging now, when it is due, time left, bags remaining, projected end"""
@@ -190,7 +194,7 @@ class Schedule(MethodView):
 
 @blp.route("/<int:course_id>/bags", methods=["GET"])
 class Bags(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, BagSchema(many=True))
     def get(self, course_id):
         """Every bag of the course, in order"""
@@ -199,7 +203,7 @@ class Bags(MethodView):
 
 @blp.route("/<int:course_id>/bag-changes", methods=["POST"])
 class BagChanges(MethodView):
-    @allow(*STAFF)
+    @allow(*STAFF, sites=RECORD)
     @blp.arguments(BagChangeSchema)
     @blp.response(201, BagChangeResultSchema)
     def post(self, data, course_id):
@@ -214,14 +218,14 @@ class BagChanges(MethodView):
 
 @blp.route("/<int:course_id>/pump-reports", methods=["GET", "POST"])
 class PumpReports(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_of(PumpReportSchema))
     def get(self, args, course_id):
         """Pump reports of the course, newest first"""
         return pump_reports.list_reports(context.session(), course_id, **paging(args))
 
-    @allow(*STAFF)
+    @allow(*STAFF, sites=RECORD)
     @blp.arguments(PumpReportSchema)
     @blp.response(201, PumpReportSchema)
     def post(self, data, course_id):

@@ -1,9 +1,11 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import STAFF, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
+from opsbackend.api.site_policy import EVERY_SITE
 from opsbackend.domain.history import job_status
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs",
@@ -44,7 +46,7 @@ class JobsSchema(Schema):
 
 @blp.route("", methods=["GET"])
 class Jobs(MethodView):
-    @allow(*STAFF)
+    @allow(*STAFF, sites=EVERY_SITE)
     @blp.response(200, JobsSchema)
     def get(self):
         """Each job's last run (duration, outcome, counts), the leading scheduler, and

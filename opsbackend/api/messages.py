@@ -8,6 +8,7 @@ from opsbackend.api.auth import STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.day_fields import PatientArea, record_id
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, utc_datetime
+from opsbackend.api.site_policy import LISTING
 from opsbackend.domain.messaging import message_log
 from opsbackend.models.messaging import OUTBOUND_STATUSES
 
@@ -19,6 +20,8 @@ class MessageSchema(PatientArea):
     direction = fields.String(metadata={"description": "outbound or inbound"})
     id = fields.Integer(metadata={"description": "of the outbound or the inbound message"})
     at = fields.DateTime(metadata={"description": "queued (outbound) or received (inbound)"})
+    phi_fields = ("city", "postal_code", "phone")
+
     phone = fields.String(metadata={"description": "to (outbound) or from (inbound)"})
     site_id = fields.Integer(allow_none=True)
     patient_id = fields.Integer(allow_none=True)
@@ -53,7 +56,7 @@ class MessageQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET"])
 class Messages(MethodView):
-    @allow(*STAFF)
+    @allow(*STAFF, sites=LISTING)
     @blp.arguments(MessageQueryArgs, location="query")
     @blp.response(200, page_of(MessageSchema))
     def get(self, args):

@@ -1,9 +1,10 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import STAFF, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import (
     PageArgs,
     PhoneNumber,
@@ -13,6 +14,7 @@ from opsbackend.api.fields import (
     short_text,
     skills,
 )
+from opsbackend.api.site_policy import CREATES, LISTING, RECORD
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry import nurse_pins, nurses
 from opsbackend.models import Nurse
@@ -22,6 +24,8 @@ WRITERS = ("admin", "dispatcher")
 
 
 class NurseSchema(Schema):
+    phi_fields = ("name", "phone")
+
     id = fields.Integer(dump_only=True)
     name = short_text(120, required=True)
     phone = PhoneNumber(required=True)
@@ -47,14 +51,14 @@ class NurseQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET", "POST"])
 class Nurses(MethodView):
-    @allow(*STAFF)
+    @allow(*STAFF, sites=LISTING)
     @blp.arguments(NurseQueryArgs, location="query")
     @blp.response(200, page_of(NurseSchema))
     def get(self, args):
         """List nurses"""
-        return nurses.list_nurses(context.session(), **paging(args), **args)
+        return nurses.list_nurses(context.session(), context.scope(), **paging(args), **args)
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=CREATES)
     @blp.arguments(NurseSchema)
     @blp.response(201, NurseSchema)
     def post(self, data):
@@ -66,13 +70,13 @@ class Nurses(MethodView):
 
 @blp.route("/<int:nurse_id>", methods=["GET", "PATCH"])
 class NurseById(MethodView):
-    @allow(*STAFF)
+    @allow(*STAFF, sites=RECORD)
     @blp.response(200, NurseSchema)
     def get(self, nurse_id):
         """Get a nurse"""
         return get_or_404(context.session(), Nurse, nurse_id)
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=RECORD)
     @blp.arguments(NurseSchema(partial=True))
     @blp.response(200, NurseSchema)
     def patch(self, changes, nurse_id):

@@ -1,9 +1,10 @@
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import (
     PageArgs,
     PhoneNumber,
@@ -14,6 +15,7 @@ from opsbackend.api.fields import (
     paging,
     short_text,
 )
+from opsbackend.api.site_policy import CREATES, LISTING, RECORD
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry import patients
 from opsbackend.models import Patient
@@ -50,6 +52,8 @@ class HomeSchema(Schema):
 
 
 class ContactSchema(Schema):
+    phi_fields = ("name", "phone")
+
     id = fields.Integer(dump_only=True)
     name = short_text(120, required=True)
     relationship = short_text(40, required=True, metadata={"example": "mother"})
@@ -63,6 +67,8 @@ class ContactSchema(Schema):
 
 
 class PatientSchema(Schema):
+    phi_fields = ("first_name", "date_of_birth", "home", "contacts")
+
     id = fields.Integer(dump_only=True)
     site_id = fields.Integer(required=True)
     study_code = short_text(40, required=True, metadata={"example": "AALL-0042"})
@@ -102,14 +108,14 @@ class PatientQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET", "POST"])
 class Patients(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(PatientQueryArgs, location="query")
     @blp.response(200, page_of(PatientSchema))
     def get(self, args):
         """List patients"""
-        return patients.list_patients(context.session(), **paging(args), **args)
+        return patients.list_patients(context.session(), context.scope(), **paging(args), **args)
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=CREATES)
     @blp.arguments(PatientSchema)
     @blp.response(201, PatientSchema)
     def post(self, data):
@@ -121,13 +127,13 @@ class Patients(MethodView):
 
 @blp.route("/<int:patient_id>", methods=["GET", "PATCH"])
 class PatientById(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, PatientSchema)
     def get(self, patient_id):
         """Get a patient with home and contacts"""
         return get_or_404(context.session(), Patient, patient_id)
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=RECORD)
     @blp.arguments(PatientChangeSchema(partial=True))
     @blp.response(200, PatientSchema)
     def patch(self, changes, patient_id):
@@ -141,13 +147,13 @@ class PatientById(MethodView):
 
 @blp.route("/<int:patient_id>/contacts", methods=["GET", "POST"])
 class Contacts(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, ContactSchema(many=True))
     def get(self, patient_id):
         """List a patient's family contacts"""
         return get_or_404(context.session(), Patient, patient_id).contacts
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=RECORD)
     @blp.arguments(ContactSchema)
     @blp.response(201, ContactSchema)
     def post(self, data, patient_id):
@@ -159,7 +165,7 @@ class Contacts(MethodView):
 
 @blp.route("/<int:patient_id>/contacts/<int:contact_id>", methods=["PATCH", "DELETE"])
 class ContactById(MethodView):
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=RECORD)
     @blp.arguments(ContactSchema(partial=True))
     @blp.response(200, ContactSchema)
     def patch(self, changes, patient_id, contact_id):
@@ -168,7 +174,7 @@ class ContactById(MethodView):
         context.commit()
         return contact
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=RECORD)
     @blp.response(204)
     def delete(self, patient_id, contact_id):
         """Remove a family contact"""

@@ -3,13 +3,15 @@ GeoJSON)."""
 
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from opsbackend.api import context
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging
 from opsbackend.api.planning_formats import GEOJSON, TABLES, as_csv, as_geojson
+from opsbackend.api.site_policy import IN_DOMAIN
 from opsbackend.domain.planning import scenarios
 from opsbackend.models.site import REGIONS
 
@@ -218,7 +220,7 @@ def _negotiated(scenario: dict, table: str, status: int):
 
 @blp.route("/scenarios", methods=["GET", "POST"])
 class Scenarios(MethodView):
-    @allow(*READERS)
+    @allow(*READERS, sites=IN_DOMAIN)
     @blp.arguments(ScenarioQueryArgs, location="query")
     @blp.response(200, page_of(ScenarioSummarySchema))
     def get(self, args):
@@ -226,7 +228,7 @@ class Scenarios(MethodView):
         return scenarios.list_scenarios(context.session(), context.scope(), **paging(args),
                                         **args)
 
-    @allow(*PLANNERS)
+    @allow(*PLANNERS, sites=IN_DOMAIN)
     @blp.arguments(ScenarioRequestSchema)
     @blp.arguments(FormatArgs, location="query")
     @blp.response(201, ScenarioSchema)
@@ -242,7 +244,7 @@ class Scenarios(MethodView):
 
 @blp.route("/scenarios/<int:scenario_id>", methods=["GET"])
 class ScenarioById(MethodView):
-    @allow(*READERS)
+    @allow(*READERS, sites=IN_DOMAIN)
     @blp.arguments(FormatArgs, location="query")
     @blp.response(200, ScenarioSchema)
     @_formats(200)

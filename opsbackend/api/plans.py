@@ -1,10 +1,12 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import one_of
+from opsbackend.api.site_policy import CREATES, RECORD
 from opsbackend.domain.dispatch import day_plans, plan_insertion
 from opsbackend.domain.labels import label_plan
 from opsbackend.domain.records import get_or_404
@@ -32,6 +34,8 @@ class PlanRequestSchema(Schema):
 
 class VisitAreaSchema(Schema):
     """Which visit, and where: the patient's study code and home area, not a bare id."""
+
+    phi_fields = ("city", "postal_code")
 
     visit_id = fields.Integer()
     study_code = fields.String()
@@ -129,7 +133,7 @@ class InsertedSchema(Schema):
 
 @blp.route("", methods=["POST"])
 class Plans(MethodView):
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=CREATES)
     @blp.arguments(PlanRequestSchema)
     @blp.response(201, PlanSchema)
     def post(self, data):
@@ -144,7 +148,7 @@ class Plans(MethodView):
 
 @blp.route(PLAN, methods=["GET"])
 class PlanById(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, PlanSchema)
     def get(self, plan_id):
         """Get a plan"""
@@ -154,7 +158,7 @@ class PlanById(MethodView):
 
 @blp.route(f"{PLAN}/apply", methods=["POST"])
 class ApplyPlan(MethodView):
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=RECORD)
     @blp.response(200, PlanSchema)
     def post(self, plan_id):
         """Assign every planned visit, all or nothing (409 with the reason)"""
@@ -166,7 +170,7 @@ class ApplyPlan(MethodView):
 
 @blp.route(f"{PLAN}/insert", methods=["POST"])
 class InsertIntoPlan(MethodView):
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=RECORD)
     @blp.arguments(InsertRequestSchema)
     @blp.response(200, InsertedSchema)
     def post(self, data, plan_id):

@@ -5,13 +5,15 @@ import io
 
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import select
 
-from opsbackend.api import context
+from opsbackend.api import context, field_visibility
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.day_fields import PatientArea
+from opsbackend.api.field_visibility import Schema
+from opsbackend.api.site_policy import LISTING
 from opsbackend.domain.dispatch.coverage import coverage
 from opsbackend.models import Home, Patient, Unit
 
@@ -56,7 +58,7 @@ class CoverageSchema(Schema):
 
 @blp.route("/coverage", methods=["GET"])
 class Coverage(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(CoverageArgs, location="query")
     @blp.response(200, CoverageSchema)
     @blp.alt_response(200, content_type="text/csv", success=True,
@@ -66,14 +68,15 @@ class Coverage(MethodView):
     def get(self, args):
         """Per region and site: patients, units, who is out of reach, visits vs capacity"""
         session = context.session()
+        scope = context.scope()
         regions = coverage(session, context.clock().now(), context.travel(),
-                           max_travel_minutes=args["max_travel_minutes"])
+                           max_travel_minutes=args["max_travel_minutes"], scope=scope)
         wanted = request.accept_mimetypes.best_match(["application/json", "text/csv", GEOJSON])
         if wanted == "text/csv":
             return Response(_csv(regions), mimetype="text/csv", headers={
                 "Content-Disposition": 'attachment; filename="coverage.csv"'})
         if wanted == GEOJSON:
-            return Response(_geojson(session, regions), mimetype=GEOJSON)
+            return Response(_geojson(session, scope, regions), mimetype=GEOJSON)
         return {"max_travel_minutes": args["max_travel_minutes"], "regions": regions}
 
 
@@ -92,7 +95,8 @@ def _csv(regions) -> str:
     return out.getvalue()
 
 
-def _geojson(session, regions) -> str:
+def _geojson(session, scope, regions) -> str:
+    """Unit bases and homes out of reach; a viewer gets the features without positions."""
     import json
 
     out_of_reach = {p.patient_id for r in regions for s in r.sites
@@ -100,7 +104,7 @@ def _geojson(session, regions) -> str:
     features = [
         point_feature(unit.base_lon, unit.base_lat, kind="unit_base", unit_id=unit.id,
                call_sign=unit.call_sign, site_id=unit.site_id)
-        for unit in session.scalars(select(Unit))
+        for unit in session.scalars(select(Unit).where(scope.where(Unit.site_id)))
     ]
     for patient_id, site_id, study_code, lat, lon in session.execute(
         select(Patient.id, Patient.site_id, Patient.study_code, Home.lat, Home.lon)
@@ -110,6 +114,9 @@ def _geojson(session, regions) -> str:
         features.append(point_feature(lon, lat, kind="home_out_of_reach",
                                       patient_id=patient_id, study_code=study_code,
                                       site_id=site_id))
+    if not field_visibility.sees_phi(scope.role):
+        for feature in features:
+            feature["geometry"] = None
     return json.dumps({"type": "FeatureCollection", "features": features})
 
 

@@ -1,9 +1,10 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import (
     PageArgs,
     PhoneNumber,
@@ -13,6 +14,7 @@ from opsbackend.api.fields import (
     paging,
     short_text,
 )
+from opsbackend.api.site_policy import EVERY_SITE, LISTING, RECORD
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry import sites
 from opsbackend.models import Site
@@ -49,14 +51,14 @@ class SiteQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET", "POST"])
 class Sites(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(SiteQueryArgs, location="query")
     @blp.response(200, page_of(SiteSchema))
     def get(self, args):
         """List sites"""
-        return sites.list_sites(context.session(), **paging(args), **args)
+        return sites.list_sites(context.session(), context.scope(), **paging(args), **args)
 
-    @allow("admin")
+    @allow("admin", sites=EVERY_SITE)
     @blp.arguments(SiteSchema)
     @blp.response(201, SiteSchema)
     def post(self, data):
@@ -68,13 +70,13 @@ class Sites(MethodView):
 
 @blp.route("/<int:site_id>", methods=["GET", "PATCH"])
 class SiteById(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, SiteSchema)
     def get(self, site_id):
         """Get a site"""
         return get_or_404(context.session(), Site, site_id)
 
-    @allow("admin")
+    @allow("admin", sites=RECORD)
     @blp.arguments(SiteSchema(partial=True))
     @blp.response(200, SiteSchema)
     def patch(self, changes, site_id):

@@ -1,10 +1,12 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import one_of, short_text
+from opsbackend.api.site_policy import EVERY_SITE
 from opsbackend.domain.registry import skill_rules
 from opsbackend.models.visit import VISIT_KINDS
 
@@ -26,13 +28,13 @@ class SkillRuleSchema(Schema):
 
 @blp.route("", methods=["GET", "POST"])
 class SkillRules(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=EVERY_SITE)
     @blp.response(200, SkillRuleSchema(many=True))
     def get(self):
         """List skill rules"""
         return skill_rules.list_rules(context.session())
 
-    @allow("admin")
+    @allow("admin", sites=EVERY_SITE)
     @blp.arguments(SkillRuleSchema)
     @blp.response(201, SkillRuleSchema)
     def post(self, data):
@@ -44,7 +46,7 @@ class SkillRules(MethodView):
 
 @blp.route("/<int:rule_id>", methods=["PATCH"])
 class SkillRuleById(MethodView):
-    @allow("admin")
+    @allow("admin", sites=EVERY_SITE)
     @blp.arguments(SkillRuleSchema(partial=True))
     @blp.response(200, SkillRuleSchema)
     def patch(self, changes, rule_id):

@@ -1,9 +1,11 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
+from opsbackend.api.site_policy import RECORD
 from opsbackend.domain.history.timeline import patient_timeline
 from opsbackend.models import Patient, Site
 
@@ -28,7 +30,7 @@ class TimelineSchema(Schema):
 
 @blp.route("/<int:patient_id>/timeline", methods=["GET"])
 class Timeline(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, TimelineSchema)
     def get(self, patient_id):
         """Course events, bags, pump reports, visits, check-ins, alerts and deviations in time

@@ -1,9 +1,10 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import (
     PageArgs,
     one_of,
@@ -13,6 +14,7 @@ from opsbackend.api.fields import (
     skills,
     utc_datetime,
 )
+from opsbackend.api.site_policy import CREATES, LISTING, RECORD
 from opsbackend.domain.dispatch import lateness
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry import units
@@ -34,6 +36,8 @@ class ShiftSchema(Schema):
 
 
 class UnitSchema(Schema):
+    phi_fields = ("base_lat", "base_lon", "last_lat", "last_lon")
+
     id = fields.Integer(dump_only=True)
     call_sign = short_text(40, required=True, metadata={"example": "WEST-1"})
     site_id = fields.Integer(required=True)
@@ -57,14 +61,14 @@ class UnitQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET", "POST"])
 class Units(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(UnitQueryArgs, location="query")
     @blp.response(200, page_of(UnitSchema))
     def get(self, args):
         """List units"""
-        return units.list_units(context.session(), **paging(args), **args)
+        return units.list_units(context.session(), context.scope(), **paging(args), **args)
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=CREATES)
     @blp.arguments(UnitSchema)
     @blp.response(201, UnitSchema)
     def post(self, data):
@@ -76,13 +80,13 @@ class Units(MethodView):
 
 @blp.route("/<int:unit_id>", methods=["GET", "PATCH"])
 class UnitById(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, UnitSchema)
     def get(self, unit_id):
         """Get a unit"""
         return get_or_404(context.session(), Unit, unit_id)
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=RECORD)
     @blp.arguments(UnitSchema(partial=True))
     @blp.response(200, UnitSchema)
     def patch(self, changes, unit_id):
@@ -109,7 +113,7 @@ class ShiftExceptionSchema(Schema):
 
 @blp.route("/<int:unit_id>/location", methods=["POST"])
 class UnitLocation(MethodView):
-    @allow(*STAFF)
+    @allow(*STAFF, sites=RECORD)
     @blp.arguments(LocationSchema)
     @blp.response(200, UnitSchema)
     @blp.errors(404)
@@ -124,13 +128,13 @@ class UnitLocation(MethodView):
 
 @blp.route("/<int:unit_id>/shift-exceptions", methods=["GET", "POST"])
 class ShiftExceptions(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, ShiftExceptionSchema(many=True))
     def get(self, unit_id):
         """Dates where the weekly pattern does not apply"""
         return units.list_shift_exceptions(context.session(), unit_id)
 
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=RECORD)
     @blp.arguments(ShiftExceptionSchema)
     @blp.response(201, ShiftExceptionSchema)
     def post(self, data, unit_id):
@@ -140,11 +144,11 @@ class ShiftExceptions(MethodView):
         return exception
 
 
-@blp.route("/<int:unit_id>/shift-exceptions/<int:exception_id>", methods=["DELETE"])
+@blp.route("/<int:unit_id>/shift-exceptions/<int:shift_exception_id>", methods=["DELETE"])
 class ShiftExceptionById(MethodView):
-    @allow(*WRITERS)
+    @allow(*WRITERS, sites=RECORD)
     @blp.response(204)
-    def delete(self, unit_id, exception_id):
+    def delete(self, unit_id, shift_exception_id):
         """Remove an exception"""
-        units.remove_shift_exception(context.session(), unit_id, exception_id)
+        units.remove_shift_exception(context.session(), unit_id, shift_exception_id)
         context.commit()

@@ -1,11 +1,13 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.day_fields import PatientArea, record_id, text
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, skills, utc_datetime
+from opsbackend.api.site_policy import CREATES, LISTING, RECORD
 from opsbackend.domain.dispatch import visit_changes, visits
 from opsbackend.domain.labels import label_visit
 from opsbackend.models.visit import VISIT_KINDS, VISIT_REASON_CODES, VISIT_STATUSES
@@ -16,6 +18,9 @@ DISPATCHERS = ("admin", "dispatcher")
 
 
 class VisitSchema(PatientArea):
+    # Free text a dispatcher writes ("gate code 4411, ask for Lucia") is staff's too.
+    phi_fields = (*PatientArea.phi_fields, "notes")
+
     id = fields.Integer()
     code = fields.Function(lambda visit: f"V{visit.id}",
                            metadata={"description": "what nurses text, e.g. V123"})
@@ -95,14 +100,14 @@ class CancelSchema(Schema):
 
 @blp.route("", methods=["GET", "POST"])
 class Visits(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(VisitQueryArgs, location="query")
     @blp.response(200, page_of(VisitSchema))
     def get(self, args):
         """List visits by window start"""
         return visits.list_visits(context.session(), context.scope(), **paging(args), **args)
 
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=CREATES)
     @blp.arguments(VisitCreateSchema)
     @blp.response(201, VisitSchema)
     @blp.errors(409)
@@ -117,7 +122,7 @@ class Visits(MethodView):
 
 @blp.route("/<int:visit_id>", methods=["GET", "PATCH"])
 class VisitById(MethodView):
-    @allow(*EVERYONE)
+    @allow(*EVERYONE, sites=RECORD)
     @blp.response(200, VisitSchema)
     @blp.errors(404)
     def get(self, visit_id):
@@ -125,7 +130,7 @@ class VisitById(MethodView):
         session = context.session()
         return label_visit(session, visits.visit_in_scope(session, context.scope(), visit_id))
 
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=RECORD)
     @blp.arguments(VisitChangeSchema)
     @blp.response(200, VisitSchema)
     @blp.errors(404, 409)
@@ -140,7 +145,7 @@ class VisitById(MethodView):
 
 @blp.route("/<int:visit_id>/cancel", methods=["POST"])
 class CancelVisit(MethodView):
-    @allow(*DISPATCHERS)
+    @allow(*DISPATCHERS, sites=RECORD)
     @blp.arguments(CancelSchema)
     @blp.response(200, VisitSchema)
     @blp.errors(404, 409)

@@ -2,12 +2,14 @@
 
 from flask import current_app
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
+from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging
+from opsbackend.api.site_policy import CREATES, LISTING, RECORD
 from opsbackend.domain.interop import webhook_subscriptions
 from opsbackend.domain.interop.webhooks import EVENT_TYPES
 from opsbackend.models.webhook import DELIVERY_STATUSES, SUBSCRIPTION_STATUSES
@@ -71,7 +73,7 @@ class DeliveryQueryArgs(PageArgs):
 
 @blp.route("", methods=["GET", "POST"])
 class Webhooks(MethodView):
-    @allow("admin")
+    @allow("admin", sites=LISTING)
     @blp.arguments(WebhookQueryArgs, location="query")
     @blp.response(200, page_of(WebhookSchema))
     def get(self, args):
@@ -79,7 +81,7 @@ class Webhooks(MethodView):
         return webhook_subscriptions.list_subscriptions(
             context.session(), context.scope(), **paging(args), **args)
 
-    @allow("admin")
+    @allow("admin", sites=CREATES)
     @blp.arguments(WebhookSchema)
     @blp.response(201, CreatedWebhookSchema)
     @blp.alt_response(422, response="DEFAULT_ERROR",
@@ -96,7 +98,7 @@ class Webhooks(MethodView):
 
 @blp.route("/<int:webhook_id>", methods=["GET", "DELETE"])
 class WebhookById(MethodView):
-    @allow("admin")
+    @allow("admin", sites=RECORD)
     @blp.response(200, WebhookSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR")
     def get(self, webhook_id):
@@ -104,7 +106,7 @@ class WebhookById(MethodView):
         return webhook_subscriptions.get_subscription(context.session(), context.scope(),
                                                       webhook_id)
 
-    @allow("admin")
+    @allow("admin", sites=RECORD)
     @blp.response(204)
     @blp.alt_response(404, response="DEFAULT_ERROR")
     def delete(self, webhook_id):
@@ -116,7 +118,7 @@ class WebhookById(MethodView):
 
 @blp.route("/<int:webhook_id>/enable", methods=["POST"])
 class EnableWebhook(MethodView):
-    @allow("admin")
+    @allow("admin", sites=RECORD)
     @blp.response(200, WebhookSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR")
     @blp.alt_response(409, response="DEFAULT_ERROR", description="already active")
@@ -130,7 +132,7 @@ class EnableWebhook(MethodView):
 
 @blp.route("/<int:webhook_id>/deliveries", methods=["GET"])
 class Deliveries(MethodView):
-    @allow("admin")
+    @allow("admin", sites=RECORD)
     @blp.arguments(DeliveryQueryArgs, location="query")
     @blp.response(200, page_of(DeliverySchema))
     @blp.alt_response(404, response="DEFAULT_ERROR")

@@ -30,3 +30,9 @@ class Invalid(DomainError):
     """A value is well-formed but not acceptable (422), e.g. an unknown site id."""
 
     status_code = 422
+
+
+class Forbidden(DomainError):
+    """The caller may not do this to this record, though they may see it (403)."""
+
+    status_code = 403

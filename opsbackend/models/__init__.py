@@ -2,7 +2,7 @@
 
 from opsbackend.models.alert import Alert, Deviation, EscalationStep
 from opsbackend.models.audit import AuditEvent
-from opsbackend.models.auth import ApiToken
+from opsbackend.models.auth import ApiToken, ApiTokenSite
 from opsbackend.models.base import Record
 from opsbackend.models.callback import CallbackRequest
 from opsbackend.models.course import Bag, Course, CourseEvent, CourseInterruption, PumpReport
@@ -23,6 +23,7 @@ from opsbackend.models.webhook import WebhookDelivery, WebhookSubscription
 __all__ = [
     "Alert",
     "ApiToken",
+    "ApiTokenSite",
     "AuditEvent",
     "Bag",
     "CallbackRequest",

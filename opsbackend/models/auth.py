@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
 from opsbackend.models.base import Record
@@ -21,3 +22,13 @@ class ApiToken(Record, table=True):
     nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
     created_by: str | None = Field(default=None, max_length=160)
     revoked_at: datetime | None = None
+
+
+class ApiTokenSite(Record, table=True):
+    """A site a token acts for. A token without any is global: admins only."""
+
+    __tablename__ = "api_token_site"
+    __table_args__ = (UniqueConstraint("token_id", "site_id"),)
+
+    token_id: int = Field(foreign_key="api_token.id", index=True)
+    site_id: int = Field(foreign_key="site.id", index=True)

@@ -20,6 +20,7 @@ from opsbackend.domain.interop.webhook_events import alert_event
 from opsbackend.domain.labels import label_by_visit, label_page
 from opsbackend.domain.messaging import outbox, templates
 from opsbackend.domain.records import Page, get_or_404, paginate
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Alert, Bag, Nurse, Patient, PumpReport, Site, Visit
 
 OPEN_STATUSES = ("open", "acknowledged")
@@ -130,10 +131,11 @@ def open_alerts_messaged_to(session: Session, phone: str) -> list[Alert]:
 
 
 def list_alerts(
-    session: Session, *, page: int, page_size: int, status=None, kind=None, site_id=None,
-    patient_id=None,
+    session: Session, scope: Scope, *, page: int, page_size: int, status=None, kind=None,
+    site_id=None, patient_id=None,
 ) -> Page:
-    stmt = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc())
+    stmt = (select(Alert).where(scope.where(Alert.site_id))
+            .order_by(Alert.raised_at.desc(), Alert.id.desc()))
     if status is not None:
         stmt = stmt.where(Alert.status == status)
     if kind is not None:

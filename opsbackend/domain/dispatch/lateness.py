@@ -16,12 +16,12 @@ from opsbackend.clock import Clock
 from opsbackend.domain.alerting import alerts
 from opsbackend.domain.dispatch import visits
 from opsbackend.domain.dispatch.assignment import home_point
-from opsbackend.domain.errors import Conflict, Invalid, NotFound
+from opsbackend.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from opsbackend.domain.messaging import family_notices, templates
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.registry import units
 from opsbackend.domain.scope import Scope
-from opsbackend.models import Alert, OutboundMessage, Patient, Site, Unit, Visit
+from opsbackend.models import Alert, Nurse, OutboundMessage, Patient, Site, Unit, Visit
 
 WAITING_FOR_UNIT = ("assigned", "en_route")
 # A family hears a new ETA only when it moved this much since the last one they heard.
@@ -79,6 +79,9 @@ def unit_position(session: Session, clock: Clock, scope: Scope, unit_id: int, la
     unit = get_or_404(session, Unit, unit_id)
     if not scope.covers(unit.site_id):
         raise NotFound(f"Unit {unit_id} does not exist")
+    if scope.nurse_id is not None and not _on_crew(session, scope.nurse_id, unit_id):
+        raise Forbidden(f"nurse {scope.nurse_id} is not on unit {unit_id}'s crew: a nurse "
+                        "reports only the position of the unit they are on", field="unit_id")
     units.record_location(session, clock, unit_id, lat, lon, at)
     visit = _late_visit_of(session, unit_id)
     if visit is not None and unit.last_lat == lat and unit.last_lon == lon:
@@ -86,6 +89,11 @@ def unit_position(session: Session, clock: Clock, scope: Scope, unit_id: int, la
         _new_eta(session, clock, visit,
                  max(unit.last_located_at, clock.now()) + timedelta(seconds=seconds))
     return unit
+
+
+def _on_crew(session, nurse_id: int, unit_id: int) -> bool:
+    nurse = session.get(Nurse, nurse_id)
+    return nurse is not None and nurse.unit_id == unit_id
 
 
 def _late_visit_of(session, unit_id: int) -> Visit | None:

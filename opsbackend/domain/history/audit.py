@@ -3,15 +3,18 @@
 from sqlalchemy import select
 from sqlmodel import Session
 
+from opsbackend.domain import site_of
 from opsbackend.domain.records import Page, paginate
+from opsbackend.domain.scope import Scope
 from opsbackend.models import AuditEvent
 
 
 def list_events(
-    session: Session, *, page: int, page_size: int, table_name=None, record_id=None,
-    actor=None, action=None, request_id=None, since=None, until=None,
+    session: Session, scope: Scope, *, page: int, page_size: int, table_name=None,
+    record_id=None, actor=None, action=None, request_id=None, since=None, until=None,
 ) -> Page:
-    stmt = select(AuditEvent).order_by(AuditEvent.id)
+    """The events about records of the caller's sites (every event for a global caller)."""
+    stmt = select(AuditEvent).where(site_of.audited_in(scope)).order_by(AuditEvent.id)
     if table_name is not None:
         stmt = stmt.where(AuditEvent.table_name == table_name)
     if record_id is not None:

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from opsbackend.domain.interop.webhook_events import deviation_recorded
 from opsbackend.domain.records import Page, paginate
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Deviation, Patient
 
 CSV_COLUMNS = (
@@ -37,8 +38,10 @@ def record_deviation(
     return deviation
 
 
-def deviations_query(*, site_id=None, patient_id=None, kind=None, since=None, until=None):
-    stmt = select(Deviation).order_by(Deviation.occurred_at, Deviation.id)
+def deviations_query(scope: Scope, *, site_id=None, patient_id=None, kind=None, since=None,
+                     until=None):
+    stmt = (select(Deviation).where(scope.where(Deviation.site_id))
+            .order_by(Deviation.occurred_at, Deviation.id))
     if site_id is not None:
         stmt = stmt.where(Deviation.site_id == site_id)
     if patient_id is not None:
@@ -52,15 +55,16 @@ def deviations_query(*, site_id=None, patient_id=None, kind=None, since=None, un
     return stmt
 
 
-def list_deviations(session: Session, *, page: int, page_size: int, **filters) -> Page:
-    return paginate(session, deviations_query(**filters), page, page_size)
+def list_deviations(session: Session, scope: Scope, *, page: int, page_size: int,
+                    **filters) -> Page:
+    return paginate(session, deviations_query(scope, **filters), page, page_size)
 
 
-def deviations_csv(session: Session, **filters) -> str:
+def deviations_csv(session: Session, scope: Scope, **filters) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for deviation in session.scalars(deviations_query(**filters)):
+    for deviation in session.scalars(deviations_query(scope, **filters)):
         row = [getattr(deviation, column) for column in CSV_COLUMNS]
         row[CSV_COLUMNS.index("occurred_at")] = deviation.occurred_at.isoformat()
         row[CSV_COLUMNS.index("evidence")] = _evidence_text(deviation.evidence)

@@ -14,6 +14,7 @@ from opsbackend.domain.records import (
     require_reference,
 )
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Course, CourseEvent, Patient
 
 # Fields that define the order; they are fixed once the course has started.
@@ -55,10 +56,11 @@ def update_course(
 
 
 def list_courses(
-    session: Session, *, page: int, page_size: int, patient_id=None, site_id=None, status=None,
-    study_code=None,
+    session: Session, scope: Scope, *, page: int, page_size: int, patient_id=None, site_id=None,
+    status=None, study_code=None,
 ) -> Page:
-    stmt = select(Course).join(Patient, Patient.id == Course.patient_id).order_by(Course.id)
+    stmt = (select(Course).join(Patient, Patient.id == Course.patient_id)
+            .where(scope.where(Patient.site_id)).order_by(Course.id))
     if patient_id is not None:
         stmt = stmt.where(Course.patient_id == patient_id)
     if site_id is not None:

@@ -10,6 +10,7 @@ from opsbackend.domain.records import (
     require_reference,
 )
 from opsbackend.domain.registry import nurse_pins
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Nurse, Site, Unit
 
 
@@ -33,10 +34,10 @@ def update_nurse(session: Session, nurse_id: int, changes: dict) -> Nurse:
 
 
 def list_nurses(
-    session: Session, *, page: int, page_size: int, site_id=None, unit_id=None, active=None,
-    skill=None,
+    session: Session, scope: Scope, *, page: int, page_size: int, site_id=None, unit_id=None,
+    active=None, skill=None,
 ) -> Page:
-    stmt = select(Nurse).order_by(Nurse.id)
+    stmt = select(Nurse).where(scope.where(Nurse.site_id)).order_by(Nurse.id)
     if site_id is not None:
         stmt = stmt.where(Nurse.site_id == site_id)
     if unit_id is not None:

@@ -14,6 +14,7 @@ from opsbackend.domain.records import (
     paginate,
     require_reference,
 )
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Contact, Home, Patient, Site
 
 INFANT_MONTHS = 12
@@ -126,10 +127,10 @@ def remove_contact(session: Session, patient_id: int, contact_id: int) -> None:
 
 
 def list_patients(
-    session: Session, *, page: int, page_size: int, site_id=None, status=None, study_code=None,
-    geocode_status=None,
+    session: Session, scope: Scope, *, page: int, page_size: int, site_id=None, status=None,
+    study_code=None, geocode_status=None,
 ) -> Page:
-    stmt = select(Patient).order_by(Patient.id)
+    stmt = select(Patient).where(scope.where(Patient.site_id)).order_by(Patient.id)
     if geocode_status is not None:
         stmt = stmt.join(Home, Home.patient_id == Patient.id).where(
             Home.geocode_status == geocode_status

@@ -3,6 +3,7 @@ from sqlmodel import Session
 
 from opsbackend.domain.errors import Conflict
 from opsbackend.domain.records import Page, apply_changes, get_or_404, paginate
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Site
 
 
@@ -23,8 +24,9 @@ def update_site(session: Session, site_id: int, changes: dict) -> Site:
     return site
 
 
-def list_sites(session: Session, *, page: int, page_size: int, region=None, active=None) -> Page:
-    stmt = select(Site).order_by(Site.id)
+def list_sites(session: Session, scope: Scope, *, page: int, page_size: int, region=None,
+               active=None) -> Page:
+    stmt = select(Site).where(scope.where(Site.id)).order_by(Site.id)
     if region is not None:
         stmt = stmt.where(Site.region == region)
     if active is not None:

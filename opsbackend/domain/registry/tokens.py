@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.errors import Conflict
-from opsbackend.domain.records import Page, get_or_404, paginate
-from opsbackend.models import ApiToken
+from opsbackend.domain.errors import Conflict, Invalid, NotFound
+from opsbackend.domain.records import Page, paginate
+from opsbackend.domain.scope import Scope
+from opsbackend.models import ApiToken, ApiTokenSite, Nurse, Site
 
 TOKEN_PREFIX = "ops_"
 
@@ -23,11 +24,46 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def grant_token(
+    session: Session, granter: Scope, *, name: str, role: str, site_ids=(), nurse_id=None,
+    raw: str | None = None, created_by=None,
+) -> tuple[ApiToken, str]:
+    """Issue a token after the rules of who may hold what (API and command line).
+
+    A non-admin token belongs to one site or more; the granter gives only sites they hold
+    (a site admin cannot mint a global token); a nurse token may speak for one nurse of
+    its sites, and only a nurse token may.
+    """
+    sites = sorted(set(site_ids or ()))
+    if not sites and role != "admin":
+        raise Invalid(f"a {role} token needs at least one site: give site_ids", field="site_ids")
+    if not sites and not granter.is_global:
+        raise Invalid("only a global admin may issue a token without sites", field="site_ids")
+    for site_id in sites:
+        if not granter.covers(site_id) or session.get(Site, site_id) is None:
+            raise Invalid(f"site {site_id} is not one of yours", field="site_ids")
+    if nurse_id is not None:
+        _check_nurse(session, role, nurse_id, sites)
+    return issue_token(session, name=name, role=role, raw=raw, created_by=created_by,
+                       nurse_id=nurse_id, site_ids=sites or None)
+
+
+def _check_nurse(session: Session, role: str, nurse_id: int, site_ids: list[int]) -> None:
+    if role != "nurse":
+        raise Invalid("only a nurse token speaks for a nurse", field="nurse_id")
+    nurse = session.get(Nurse, nurse_id)
+    if nurse is None or nurse.site_id not in site_ids:
+        raise Invalid(f"nurse {nurse_id} does not work for the token's sites", field="nurse_id")
+
+
 def issue_token(
     session: Session, *, name: str, role: str, raw: str | None = None, created_by=None,
-    nurse_id=None,
+    nurse_id=None, site_ids=None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns the record and the raw token, which is never stored."""
+    """Create a token; returns the record and the raw token, which is never stored.
+
+    No rules here (tests and ``grant_token`` call it): ``site_ids=None`` is global.
+    """
     raw = raw or TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=name,
@@ -39,7 +75,23 @@ def issue_token(
     )
     session.add(token)
     session.flush()
+    for site_id in site_ids or ():
+        session.add(ApiTokenSite(token_id=token.id, site_id=site_id))
+    session.flush()
     return token, raw
+
+
+def site_ids_of(session: Session, token_id: int) -> frozenset[int] | None:
+    """The token's sites; None for a global token."""
+    ids = session.scalars(select(ApiTokenSite.site_id).where(ApiTokenSite.token_id == token_id))
+    return frozenset(ids) or None
+
+
+def _visible(scope: Scope):
+    """Tokens a site admin sees: those of their sites (never global ones)."""
+    if scope.is_global:
+        return ApiToken.id.is_not(None)
+    return ApiToken.id.in_(select(ApiTokenSite.token_id).where(scope.where(ApiTokenSite.site_id)))
 
 
 def authenticate(session: Session, raw: str) -> ApiToken | None:
@@ -51,8 +103,13 @@ def authenticate(session: Session, raw: str) -> ApiToken | None:
     return token
 
 
-def revoke_token(session: Session, clock: Clock, token_id: int) -> ApiToken:
-    token = get_or_404(session, ApiToken, token_id)
+def revoke_token(session: Session, clock: Clock, token_id: int,
+                 scope: Scope | None = None) -> ApiToken:
+    scope = scope or Scope.everything()
+    stmt = select(ApiToken).where(ApiToken.id == token_id, _visible(scope))
+    token = session.scalars(stmt).first()
+    if token is None:
+        raise NotFound(f"Api token {token_id} does not exist")
     if token.revoked_at is not None:
         raise Conflict(f"token {token_id} was already revoked", field="token_id")
     token.revoked_at = clock.now()
@@ -60,8 +117,9 @@ def revoke_token(session: Session, clock: Clock, token_id: int) -> ApiToken:
     return token
 
 
-def list_tokens(session: Session, *, page: int, page_size: int, role=None, revoked=None) -> Page:
-    stmt = select(ApiToken).order_by(ApiToken.id)
+def list_tokens(session: Session, scope: Scope, *, page: int, page_size: int, role=None,
+                revoked=None) -> Page:
+    stmt = select(ApiToken).where(_visible(scope)).order_by(ApiToken.id)
     if role is not None:
         stmt = stmt.where(ApiToken.role == role)
     if revoked is not None:

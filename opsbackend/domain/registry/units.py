@@ -12,6 +12,7 @@ from opsbackend.domain.records import (
     require_reference,
 )
 from opsbackend.domain.registry.nurses import has_skill
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Site, Unit, UnitShift, UnitShiftException
 
 
@@ -45,9 +46,10 @@ def update_unit(session: Session, unit_id: int, changes: dict) -> Unit:
 
 
 def list_units(
-    session: Session, *, page: int, page_size: int, site_id=None, status=None, skill=None
+    session: Session, scope: Scope, *, page: int, page_size: int, site_id=None, status=None,
+    skill=None,
 ) -> Page:
-    stmt = select(Unit).order_by(Unit.id)
+    stmt = select(Unit).where(scope.where(Unit.site_id)).order_by(Unit.id)
     if site_id is not None:
         stmt = stmt.where(Unit.site_id == site_id)
     if status is not None:
