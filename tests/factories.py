@@ -119,6 +119,10 @@ class Factory:
             _record, raw = tokens.issue_token(session, name=name or f"test {role}", role=role)
         return raw
 
+    def crew(self, **options) -> "Crew":
+        """A nurse, unit, patient and assigned visit of one site (see ``Crew``)."""
+        return Crew(self, **options)
+
     def auth_headers(self, role: str) -> dict:
         return {"Authorization": f"Bearer {self.token(role)}"}
 
@@ -128,3 +132,17 @@ def count_rows(database, model, *where) -> int:
 
     with database.new_session() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+class Crew:
+    """One site's nurse on one of its units, a patient of the site on a running course,
+    and that course's first bag-change visit assigned to the unit."""
+
+    def __init__(self, factory: Factory, *, bag_interval_hours=24, site=None, **nurse):
+        self.site = site or factory.site()
+        self.unit = factory.unit(site_id=self.site.id)
+        self.nurse = factory.nurse(site_id=self.site.id, unit_id=self.unit.id, **nurse)
+        self.patient = factory.patient(site_id=self.site.id)
+        self.course = factory.active_course(patient_id=self.patient.id,
+                                            bag_interval_hours=bag_interval_hours)
+        self.visit = factory.assigned_visit(self.course, self.unit.id)

@@ -10,7 +10,8 @@
     /twilio/voice/alarm      records the alarm
 
 Each step records through the same domain functions as SMS (``check_ins``).
-A retried step (same CallSid and step) records nothing twice. A nurse who proved
+A step (CallSid + step) is claimed in ``call_step`` in the same transaction as its
+effect: a retried or parallel delivery records nothing twice. A nurse who proved
 who they are by PIN is carried from step to step as ``?nurse=ID`` in the URLs we
 hand Twilio: those URLs are under Twilio's signature, so a caller cannot forge them.
 Silence at a menu asks the same question again (the keys that led there ride along
@@ -20,19 +21,20 @@ in the redirect URL; a PIN never does).
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, request, url_for
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from opsbackend.api import context
 from opsbackend.domain.errors import DomainError
-from opsbackend.domain.history.audit import record_event
+from opsbackend.domain.history.audit import act_as, record_event
 from opsbackend.domain.infusion.course_lifecycle import hanging_bag
 from opsbackend.domain.messaging import templates
 from opsbackend.domain.phone import check_ins
 from opsbackend.domain.phone.check_ins import Caller
 from opsbackend.domain.registry import nurse_pins, nurses
 from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
-from opsbackend.models import CheckIn, Home, Nurse, Visit
+from opsbackend.models import CallStep, Home, Nurse, Visit
 from opsbackend.phone.signatures import twilio_signed
 
 blp = Blueprint("twilio_voice", __name__)
@@ -214,27 +216,46 @@ def alarm():
 def _record(response, who: Identified, visit_id, kind, alarm_type=None):
     nurse = who.nurse
     session, clock = context.session(), context.clock()
-    call_sid = request.form.get("CallSid", "")
+    call_sid = request.form.get("CallSid", "")[:64]
     values = {"visit": visit_id, "hours": "-",
               "alarm": templates.alarm_name(alarm_type, nurse.language) if alarm_type else ""}
-    if not _already_recorded(session, call_sid, kind):
-        caller = Caller(channel="voice", phone=_caller_phone(), identity_method=who.method)
-        try:
-            with session.begin_nested():
-                found = check_ins.resolve_visit(session, clock, nurse, visit_id)
-                check_in = _perform(session, clock, nurse, found, caller, kind, alarm_type,
-                                    values)
-                check_in.details = check_in.details | {"call_sid": call_sid}
-        except DomainError as exc:
-            _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
-            response.hangup()
-            return
-        context.commit()
-    elif kind == "bag_changed":
-        # The step was recorded by an earlier delivery: say the hours as they stand now.
-        values["hours"] = _hours_to_next_bag(session, clock, visit_id)
+    if call_sid and not _claim_step(session, call_sid, kind, nurse, visit_id):
+        # An earlier (or parallel) delivery of this step recorded it: say it again.
+        if kind == "bag_changed":
+            values["hours"] = _hours_to_next_bag(session, clock, visit_id)
+        _say(response, nurse, kind, **values)
+        response.hangup()
+        return
+    caller = Caller(channel="voice", phone=_caller_phone(), identity_method=who.method)
+    try:
+        with session.begin_nested():
+            found = check_ins.resolve_visit(session, clock, nurse, visit_id)
+            check_in = _perform(session, clock, nurse, found, caller, kind, alarm_type, values)
+            check_in.details = check_in.details | {"call_sid": call_sid}
+    except DomainError as exc:
+        session.rollback()  # the claim goes too: nothing was recorded
+        _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
+        response.hangup()
+        return
+    context.commit()  # the step's claim and its effect together
     _say(response, nurse, kind, **values)
     response.hangup()
+
+
+def _claim_step(session, call_sid: str, step: str, nurse, visit_id) -> bool:
+    """Claim (CallSid, step) in this transaction; False when another delivery holds it (a
+    parallel one waits on the unique index until the first commits or rolls back)."""
+    try:
+        with session.begin_nested():
+            session.add(CallStep(call_sid=call_sid, step=step, nurse_id=nurse.id,
+                                 visit_id=visit_id if _visit_exists(session, visit_id) else None))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _visit_exists(session, visit_id) -> bool:
+    return visit_id is not None and session.get(Visit, visit_id) is not None
 
 
 def _hours_to_next_bag(session, clock, visit_id) -> int | str:
@@ -264,25 +285,18 @@ def _perform(session, clock, nurse, visit, caller, kind, alarm_type, values):
     return check_ins.depart(session, clock, nurse, visit, caller)
 
 
-def _already_recorded(session, call_sid: str, kind: str) -> bool:
-    if not call_sid:
-        return False
-    return session.scalars(
-        select(CheckIn.id).where(CheckIn.kind == kind, CheckIn.channel == "voice",
-                                 cast(CheckIn.details, String).like(f'%"{call_sid}"%'))
-    ).first() is not None
-
-
 def _identified() -> Identified | None:
     """The nurse calling: by their registered phone, or by the PIN step's ``?nurse=ID``."""
     session = context.session()
     phone = _caller_phone()
     nurse = nurses.active_by_phone(session, phone) if phone else None
     if nurse is not None:
+        act_as(session, f"nurse:{nurse.id} via voice (phone)")
         return Identified(nurse, "registered_phone")
     nurse_id = request.args.get("nurse", type=int)
     nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
     if nurse is not None and nurse.active and _from_home_landline():
+        act_as(session, f"nurse:{nurse.id} via voice (pin)")
         return Identified(nurse, "pin")
     return None
 

@@ -52,6 +52,14 @@ class SeveralCurrentVisits(Conflict):
         self.visits = visits
 
 
+def nurse_sites(session: Session, nurse: Nurse) -> frozenset[int]:
+    """The sites a nurse works for: the nurse record's and the unit's they are on."""
+    sites = {nurse.site_id} if nurse.site_id is not None else set()
+    if nurse.unit_id is not None:
+        sites.add(session.scalar(select(Unit.site_id).where(Unit.id == nurse.unit_id)))
+    return frozenset(site for site in sites if site is not None)
+
+
 def current_visits(session: Session, clock: Clock, nurse: Nurse) -> list[Visit]:
     """The nurse's unit's visits around now, soonest first."""
     if nurse.unit_id is None:
