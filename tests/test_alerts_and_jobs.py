@@ -35,7 +35,8 @@ def overdue(factory, clock):
     """A 24 h course whose first bag-change visit is assigned to a unit with one nurse."""
     unit = factory.unit()
     nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
-    course = factory.active_course(bag_interval_hours=24)
+    course = factory.active_course(
+        patient_id=factory.patient(site_id=unit.site_id).id, bag_interval_hours=24)
     visit = factory.assigned_visit(course, unit.id)
     return nurse, course, visit
 
@@ -174,7 +175,7 @@ def test_changing_the_bag_resolves_the_alert_with_the_reason(client, database, c
     clock.advance(hours=24, minutes=20)
     run(database, clock, context, "missed_bag_changes")
 
-    sms(client, nurse.phone, "CHANGED")
+    sms(client, nurse.phone, "CHANGED NOFLUSH")
 
     [alert] = alerts(database)
     assert alert.status == "resolved" and alert.resolution.startswith("bag 1 changed")

@@ -49,10 +49,10 @@ def together(count: int, work) -> list:
 
 @pytest.mark.postgres_only
 def test_six_concurrent_deliveries_of_one_voice_bag_change_record_one(app, database, crew):
-    step = f"/twilio/voice/action?visit={crew.visit.id}"
+    step = f"/twilio/voice/no-flush?visit={crew.visit.id}"
     app.test_client().get("/healthz")
 
-    replies = together(6, lambda: voice(app.test_client(), step, crew.nurse.phone, "2",
+    replies = together(6, lambda: voice(app.test_client(), step, crew.nurse.phone, "1",
                                         call_sid="CAsix").get_data(as_text=True))
 
     assert all("Bag change recorded" in reply for reply in replies)
@@ -156,3 +156,41 @@ def test_no_name_or_address_reaches_the_logs_when_an_insert_fails(database, capl
     assert "Evergreen" not in caplog.text and "Bouvier" not in caplog.text
     assert "Evergreen" not in str(failed.value)
     assert "parameters hidden" in str(failed.value)
+
+
+def test_a_voice_bag_change_needs_the_no_flush_key(client, database, crew):
+    asked = voice(client, f"/twilio/voice/action?visit={crew.visit.id}", crew.nurse.phone, "2",
+                  call_sid="CAflush")
+    flushed = voice(client, f"/twilio/voice/no-flush?visit={crew.visit.id}", crew.nurse.phone,
+                    "3", call_sid="CAflush")
+
+    assert "Press 1 to confirm the line was not flushed" in asked.get_data(as_text=True)
+    assert "not recorded" in flushed.get_data(as_text=True)
+    assert count_rows(database, Bag, Bag.course_id == crew.course.id) == 1
+
+
+def test_voice_override_checks_in_at_another_units_visit_with_an_evv_exception(
+        client, factory, database, clock, crew):
+    from datetime import timedelta
+
+    from opsbackend.models import EvvException
+
+    other_unit = factory.unit(site_id=crew.site.id)
+    course = factory.active_course(patient_id=factory.patient(site_id=crew.site.id).id,
+                                   bag_interval_hours=24,
+                                   started_at=clock.now() - timedelta(hours=23))
+    theirs = factory.assigned_visit(course, other_unit.id)
+
+    asked = voice(client, "/twilio/voice/visit", crew.nurse.phone, str(theirs.id))
+    menu = voice(client, f"/twilio/voice/override?visit={theirs.id}", crew.nurse.phone, "9")
+    arrived = voice(client, f"/twilio/voice/action?visit={theirs.id}&override=1",
+                    crew.nurse.phone, "1", call_sid="CAover")
+
+    assert "Press 9" in asked.get_data(as_text=True)
+    assert "override=1" in menu.get_data(as_text=True)
+    assert "Arrival at visit" in arrived.get_data(as_text=True)
+    with database.new_session() as session:
+        details = session.scalars(select(EvvException.detail).where(
+            EvvException.visit_id == theirs.id,
+            EvvException.kind == "not_assigned_unit")).all()
+    assert len(details) == 1 and "OVERRIDE" in details[0]

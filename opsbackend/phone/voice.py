@@ -6,7 +6,10 @@
     /twilio/voice/pin        checks number and PIN (``nurse_pins``); asks for the visit code
     /twilio/voice/visit      the code; asks for the action: 1 arrived, 2 bag changed,
                              3 pump alarm, 4 departed
-    /twilio/voice/action     records 1, 2 or 4; for 3 asks which alarm
+    /twilio/voice/action     records 1 or 4; for 2 asks the no-flush confirmation, for 3
+                             which alarm
+    /twilio/voice/no-flush   1: the line was not flushed; records the bag change
+    /twilio/voice/override   9: another unit's visit anyway (an EVV exception follows)
     /twilio/voice/alarm      records the alarm
 
 Each step records through the same domain functions as SMS (``check_ins``).
@@ -57,6 +60,11 @@ SAY = {
         "pump_status": "Pump alarm, {alarm}, recorded. Text PUMP RUNNING when it runs again. "
                        "Goodbye.",
         "departed": "Departure from visit {visit} recorded. Goodbye.",
+        "ask_no_flush": "Never flush the line at a bag change. Press 1 to confirm the line "
+                        "was not flushed.",
+        "ask_override": "Visit {visit} is assigned to another unit. Press 9 to check in "
+                        "anyway; dispatch will be told. Any other key to enter another code.",
+        "flushed": "Bag change not recorded. A flushed line needs dispatch now. Goodbye.",
         "invalid": "Sorry, that is not a choice.",
         "not_recorded": "Not recorded: {reason}.",
         "refused": "Sorry, this phone is not registered for check in. Please call dispatch. "
@@ -79,6 +87,13 @@ SAY = {
         "pump_status": "Alarma de bomba, {alarm}, registrada. Envíe BOMBA FUNCIONANDO cuando "
                        "funcione. Adiós.",
         "departed": "Salida de la visita {visit} registrada. Adiós.",
+        "ask_no_flush": "Nunca lave la vía al cambiar la bolsa. Marque 1 para confirmar que "
+                        "no lavó la vía.",
+        "ask_override": "La visita {visit} está asignada a otra unidad. Marque 9 para "
+                        "registrarse de todos modos; se avisará a despacho. Otra tecla para "
+                        "marcar otro código.",
+        "flushed": "Cambio de bolsa no registrado. Si lavó la vía, llame a despacho ahora. "
+                   "Adiós.",
         "invalid": "Lo siento, esa opción no existe.",
         "not_recorded": "No registrado: {reason}.",
         "refused": "Lo siento, este teléfono no está registrado. Llame a despacho. Adiós.",
@@ -166,11 +181,35 @@ def visit():
         found = check_ins.resolve_visit(context.session(), context.clock(), nurse,
                                         int(digits) if digits.isdigit() else -1)
     except DomainError as exc:
+        if exc.reason == "visit_other_unit":  # the nurse may say it is theirs anyway
+            _gather(response, nurse, "ask_override",
+                    _url("twilio_voice.override", who, visit=exc.params["visit"]), digits=1,
+                    visit=exc.params["visit"])
+            return _xml(response)
         _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
         _gather(response, nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#")
         return _xml(response)
     _gather(response, nurse, "ask_action",
             _url("twilio_voice.action", who, visit=found.id), digits=1, visit=found.id)
+    return _xml(response)
+
+
+@blp.post("/twilio/voice/override")
+@twilio_signed
+def override():
+    """9: check in at another unit's assigned visit anyway; the check-in carries the
+    override (``?override=1`` from here on) and its EVV exception tells dispatch."""
+    who = _identified()
+    if who is None:
+        return _refuse()
+    visit_id = request.args.get("visit", type=int)
+    response = _response()
+    if _digits() != "9":
+        _gather(response, who.nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#")
+        return _xml(response)
+    _gather(response, who.nurse, "ask_action",
+            _url("twilio_voice.action", who, visit=visit_id, override=1), digits=1,
+            visit=visit_id)
     return _xml(response)
 
 
@@ -187,11 +226,30 @@ def action():
         _say(response, who.nurse, "invalid")
         _gather(response, who.nurse, "ask_action",
                 _url("twilio_voice.action", who, visit=visit_id), digits=1, visit=visit_id)
+    elif choice == "bag_changed":
+        _gather(response, who.nurse, "ask_no_flush",
+                _url("twilio_voice.no_flush", who, visit=visit_id), digits=1)
     elif choice == "pump_status":
         _gather(response, who.nurse, "ask_alarm",
                 _url("twilio_voice.alarm", who, visit=visit_id), digits=1)
     else:
         _record(response, who, visit_id, choice)
+    return _xml(response)
+
+
+@blp.post("/twilio/voice/no-flush")
+@twilio_signed
+def no_flush():
+    """A bag change is recorded only with the nurse's word that the line was not flushed."""
+    who = _identified()
+    if who is None:
+        return _refuse()
+    response = _response()
+    if _digits() == "1":
+        _record(response, who, request.args.get("visit", type=int), "bag_changed")
+    else:
+        _say(response, who.nurse, "flushed")
+        response.hangup()
     return _xml(response)
 
 
@@ -226,10 +284,12 @@ def _record(response, who: Identified, visit_id, kind, alarm_type=None):
         _say(response, nurse, kind, **values)
         response.hangup()
         return
-    caller = Caller(channel="voice", phone=_caller_phone(), identity_method=who.method)
+    forced = request.args.get("override") == "1"
+    caller = Caller(channel="voice", phone=_caller_phone(), identity_method=who.method,
+                    override=forced)
     try:
         with session.begin_nested():
-            found = check_ins.resolve_visit(session, clock, nurse, visit_id)
+            found = check_ins.resolve_visit(session, clock, nurse, visit_id, override=forced)
             check_in = _perform(session, clock, nurse, found, caller, kind, alarm_type, values)
             check_in.details = check_in.details | {"call_sid": call_sid}
     except DomainError as exc:
@@ -273,7 +333,7 @@ def _perform(session, clock, nurse, visit, caller, kind, alarm_type, values):
         return check_ins.arrive(session, clock, nurse, visit, caller)
     if kind == "bag_changed":
         check_in, change = check_ins.change_bag(session, clock, nurse, visit, caller,
-                                                rules=rules)
+                                                no_flush=True, rules=rules)
         hours = (change.new_bag.due_at - change.new_bag.hung_at).total_seconds() / 3600
         values["hours"] = int(hours)
         return check_in
@@ -309,6 +369,8 @@ def _from_home_landline() -> bool:
 
 
 def _url(endpoint: str, who: Identified, **values) -> str:
+    if request.args.get("override") == "1" and "visit" in values:
+        values["override"] = 1  # carried from the override step to the recording one
     if who.method == "pin":
         values["nurse"] = who.nurse.id
     return url_for(endpoint, **values)

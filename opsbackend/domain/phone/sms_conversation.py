@@ -82,9 +82,14 @@ def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
                                   nurse_id=nurse.id))
     if command.verb not in CHECK_IN_VERBS:
         return Reply(templates.render("nurse.help", language), "help")
-    caller = Caller(channel="sms", phone=inbound.from_phone, inbound_message_id=inbound.id)
+    caller = Caller(channel="sms", phone=inbound.from_phone, inbound_message_id=inbound.id,
+                    override=command.override)
     try:
-        visit = check_ins.resolve_visit(session, clock, nurse, command.visit_id)
+        if command.verb == "done":
+            visit = check_ins.leaving_visit(session, clock, nurse, command.visit_id)
+        else:
+            visit = check_ins.resolve_visit(session, clock, nurse, command.visit_id,
+                                            override=command.override)
         text = _check_in(session, clock, nurse, visit, caller, command, language, rules)
     except (SeveralCurrentVisits, NoCurrentVisit) as exc:  # the code would settle it
         return _refused(templates.refusal(exc, language), command.verb, language)
