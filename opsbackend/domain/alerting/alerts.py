@@ -264,6 +264,8 @@ def alert_values(session: Session, alert: Alert, language: str = "en") -> dict:
                   if report else "-"),
         "since": _since(alert, report, site.timezone, language),
         "warning": templates.bag_warnings(bag.warnings, language) if bag else "-",
+        "staff_phone": (alert.dedupe_key.split("#")[0].split(":")[2]
+                        if alert.kind == "staff_opted_out" else "-"),
     }
 
 

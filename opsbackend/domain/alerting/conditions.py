@@ -56,7 +56,7 @@ def _unassigned_visit(session, clock, alert) -> str | None:
 
 
 def _staff_opted_out(session, clock, alert) -> str | None:
-    phone = alert.dedupe_key.split(":", 1)[1].split("#")[0]
+    phone = alert.dedupe_key.split("#")[0].split(":")[2]  # staff_opted_out:SITE:PHONE
     stopped = session.scalar(select(SmsOptOut.opted_out).where(SmsOptOut.phone == phone))
     return f"{phone} has not texted START" if stopped else None
 

@@ -53,6 +53,12 @@ TEMPLATES = {
         "es": "LLAMAR {alert_ref}: la familia de {study_code} pidió una llamada {since} y nadie "
               "ha llamado aún. Responda ACK cuando alguien llame.",
     },
+    "alert.staff_opted_out": {
+        "en": "ALERT {alert_ref}: {staff_phone} texted STOP; our SMS, alerts included, cannot "
+              "reach it until it texts START. Call them; reply ACK when handled.",
+        "es": "ALERTA {alert_ref}: {staff_phone} envió STOP; nuestros SMS, alertas incluidas, "
+              "no le llegan hasta que envíe START. Llámele; responda ACK cuando se encargue.",
+    },
     "alert.delivery_failed": {
         "en": "SMS FAILED {alert_ref}: a message about {study_code} could not be delivered. "
               "Reach them another way (see the messages list); reply ACK when handled.",
@@ -203,6 +209,16 @@ NURSE_REPLIES = {
     "family.stopped": {
         "en": "You will get no more messages. Reply START to receive them again.",
         "es": "No recibirá más mensajes. Responda START para recibirlos de nuevo.",
+    },
+    "staff.stopped": {
+        "en": "You will get no more SMS from us, safety alerts included. Your site's dispatch "
+              "has been told. Reply START to receive them again.",
+        "es": "No recibirá más SMS nuestros, tampoco alertas de seguridad. Se avisó a "
+              "despacho de su sitio. Responda START para recibirlos de nuevo.",
+    },
+    "staff.started": {
+        "en": "You will receive our SMS and safety alerts again.",
+        "es": "Volverá a recibir nuestros SMS y alertas de seguridad.",
     },
     "family.started": {
         "en": "You will receive home infusion messages again. Reply STOP to opt out.",

@@ -65,7 +65,28 @@ def handle_sms(
         act_as(session, f"contact:{contacts[0].id} via sms")
         return replace(_from_family(session, clock, contacts, inbound),
                        contact_id=contacts[0].id)
+    verb = _verb(inbound.body)
+    if verb in ("stop", "start"):  # recorded whoever it is from: Twilio blocks them anyway
+        outbox.set_opt_out(session, clock, phone, verb == "stop")
+        return Reply(templates.render(f"family.{'stopped' if verb == 'stop' else 'started'}",
+                                      "en"), "opt_out" if verb == "stop" else "opt_in")
     return Reply(templates.render("unknown_sender", "en"), "unknown_sender")
+
+
+def _verb(body: str) -> str | None:
+    try:
+        return sms_commands.parse(body).verb
+    except sms_commands.NotUnderstood:
+        return None
+
+
+def _staff_stop_or_start(session, clock, phone: str, verb: str, language: str) -> Reply:
+    """A staff phone's STOP cuts it off from alerts (Twilio blocks them): its site's
+    dispatch is alerted, and the reply says so. START lifts it."""
+    stopping = verb == "stop"
+    outbox.set_opt_out(session, clock, phone, stopping)
+    return Reply(templates.render("staff.stopped" if stopping else "staff.started", language),
+                 "opt_out" if stopping else "opt_in")
 
 
 def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
@@ -76,6 +97,8 @@ def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
         return _not_understood(exc, language)
     if command.verb == "help":
         return Reply(templates.render("nurse.help", language), "help")
+    if command.verb in ("stop", "start"):
+        return _staff_stop_or_start(session, clock, inbound.from_phone, command.verb, language)
     if command.verb == "ack":
         return _acknowledge(session, clock, inbound.from_phone, command, language,
                             Scope(role="nurse", site_ids=check_ins.nurse_sites(session, nurse),
@@ -154,6 +177,8 @@ def _from_staff_line(session, clock, inbound) -> Reply:
         command = sms_commands.parse(inbound.body)
     except sms_commands.NotUnderstood:
         command = None
+    if command is not None and command.verb in ("stop", "start"):
+        return _staff_stop_or_start(session, clock, inbound.from_phone, command.verb, "en")
     if command is None or command.verb != "ack":
         return Reply(templates.render("nurse.not_understood", "en", problem="only ACK is read "
                                       "from this line", usage="ACK or ACK A12."), "staff:other")
