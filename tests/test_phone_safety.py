@@ -194,3 +194,32 @@ def test_voice_override_checks_in_at_another_units_visit_with_an_evv_exception(
             EvvException.visit_id == theirs.id,
             EvvException.kind == "not_assigned_unit")).all()
     assert len(details) == 1 and "OVERRIDE" in details[0]
+
+
+def test_an_integrity_error_in_a_request_logs_codes_not_values(app, database, caplog):
+    """PostgreSQL's own error text names a clashing key's value ("Key (phone)=(...)")."""
+    from opsbackend.api import context
+    from opsbackend.api.auth import PUBLIC
+    from opsbackend.models import SmsOptOut
+
+    family_phone = "+16265550998"
+    with database.transaction(actor="test:factory") as session:
+        session.add(SmsOptOut(phone=family_phone, changed_at=database.clock.now()))
+
+    def insert_twice():
+        session = context.session()
+        session.add(SmsOptOut(phone=family_phone, changed_at=database.clock.now()))
+        session.flush()
+        return "", 204
+
+    insert_twice.access_policy = PUBLIC
+    app.add_url_rule("/test/insert-twice", "insert_twice", insert_twice, methods=["POST"])
+    caplog.set_level(logging.DEBUG)
+
+    response = app.test_client().post("/test/insert-twice")
+
+    assert response.status_code == 409 and family_phone not in response.get_data(as_text=True)
+    assert family_phone not in caplog.text
+    assert not [r for r in caplog.records if family_phone in str(r.__dict__)]
+    [logged] = [r for r in caplog.records if r.getMessage() == "integrity error"]
+    assert logged.constraint in (None, "uq_sms_opt_out_phone") and logged.sqlstate
