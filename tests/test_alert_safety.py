@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from jobs.scheduler import JobContext
 from opsbackend.domain.alerting import alerts as alerting
 from opsbackend.domain.errors import NotFound
 from opsbackend.domain.infusion import course_lifecycle
@@ -15,7 +16,7 @@ from opsbackend.domain.scope import Scope
 from opsbackend.models import OutboundMessage
 from opsbackend.sms.console_provider import ConsoleSmsProvider
 from tests.phone import reply_text, sms
-from tests.test_alerts_and_jobs import JobContext, alerts, run
+from tests.test_alerts_and_jobs import alerts, run
 
 
 @pytest.fixture
