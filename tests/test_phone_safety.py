@@ -223,3 +223,15 @@ def test_an_integrity_error_in_a_request_logs_codes_not_values(app, database, ca
     assert not [r for r in caplog.records if family_phone in str(r.__dict__)]
     [logged] = [r for r in caplog.records if r.getMessage() == "integrity error"]
     assert logged.constraint in (None, "uq_sms_opt_out_phone") and logged.sqlstate
+
+
+def test_a_voice_departure_needs_an_arrival(client, database, crew):
+    step = f"/twilio/voice/action?visit={crew.visit.id}"
+
+    refused = voice(client, step, crew.nurse.phone, "4", call_sid="CAleave")
+    voice(client, step, crew.nurse.phone, "1", call_sid="CAarrive")
+    left = voice(client, step, crew.nurse.phone, "4", call_sid="CAleave2")
+
+    assert "nobody arrived" in refused.get_data(as_text=True)
+    assert "Departure from visit" in left.get_data(as_text=True)
+    assert count_rows(database, CheckIn, CheckIn.kind == "departed") == 1

@@ -289,7 +289,11 @@ def _record(response, who: Identified, visit_id, kind, alarm_type=None):
                     override=forced)
     try:
         with session.begin_nested():
-            found = check_ins.resolve_visit(session, clock, nurse, visit_id, override=forced)
+            if kind == "departed":  # as SMS DONE: only from a visit someone arrived at
+                found = check_ins.leaving_visit(session, clock, nurse, visit_id)
+            else:
+                found = check_ins.resolve_visit(session, clock, nurse, visit_id,
+                                                override=forced)
             check_in = _perform(session, clock, nurse, found, caller, kind, alarm_type, values)
             check_in.details = check_in.details | {"call_sid": call_sid}
     except DomainError as exc:

@@ -57,8 +57,9 @@ class SeveralCurrentVisits(Conflict):
 def nurse_sites(session: Session, nurse: Nurse) -> frozenset[int]:
     """The sites a nurse works for: the nurse record's and the unit's they are on."""
     sites = {nurse.site_id} if nurse.site_id is not None else set()
-    if nurse.unit_id is not None:
-        sites.add(session.scalar(select(Unit.site_id).where(Unit.id == nurse.unit_id)))
+    if nurse.unit_id is not None:  # session.get: the SMS check-in reads the unit anyway
+        unit = session.get(Unit, nurse.unit_id)
+        sites.add(unit.site_id if unit is not None else None)
     return frozenset(site for site in sites if site is not None)
 
 
