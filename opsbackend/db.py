@@ -22,6 +22,8 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    # SQL parameters (names, addresses, phones) never reach a log or an error message.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

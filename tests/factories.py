@@ -122,6 +122,10 @@ class Factory:
                                               site_ids=site_ids, nurse_id=nurse_id)
         return raw
 
+    def crew(self, **options) -> "Crew":
+        """A nurse, unit, patient and assigned visit of one site (see ``Crew``)."""
+        return Crew(self, **options)
+
     def auth_headers(self, role: str, *, site_ids=None, nurse_id=None) -> dict:
         token = self.token(role, site_ids=site_ids, nurse_id=nurse_id)
         return {"Authorization": f"Bearer {token}"}
@@ -219,3 +223,17 @@ def site_world(factory: Factory, phi: dict | None = None) -> SiteWorld:
         world["shift_exception_id"] = shift_exception.id
     world["webhook_id"] = factory.webhook(site.id, "https://receiver.example/hook").id
     return world
+
+
+class Crew:
+    """One site's nurse on one of its units, a patient of the site on a running course,
+    and that course's first bag-change visit assigned to the unit."""
+
+    def __init__(self, factory: Factory, *, bag_interval_hours=24, site=None, **nurse):
+        self.site = site or factory.site()
+        self.unit = factory.unit(site_id=self.site.id)
+        self.nurse = factory.nurse(site_id=self.site.id, unit_id=self.unit.id, **nurse)
+        self.patient = factory.patient(site_id=self.site.id)
+        self.course = factory.active_course(patient_id=self.patient.id,
+                                            bag_interval_hours=bag_interval_hours)
+        self.visit = factory.assigned_visit(self.course, self.unit.id)

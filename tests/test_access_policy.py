@@ -30,6 +30,8 @@ EXPECTED_PUBLIC = {
     "twilio_voice.visit",
     "twilio_voice.action",
     "twilio_voice.alarm",
+    "twilio_voice.no_flush",
+    "twilio_voice.override",
 }
 
 

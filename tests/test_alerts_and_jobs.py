@@ -8,6 +8,7 @@ from sqlalchemy import select
 from jobs.definitions import JOBS
 from jobs.runner import run_job
 from jobs.scheduler import JobContext
+from opsbackend.domain.infusion import course_lifecycle
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.models import Alert, Deviation, JobRun, OutboundMessage
 from opsbackend.sms.console_provider import ConsoleSmsProvider
@@ -34,7 +35,8 @@ def overdue(factory, clock):
     """A 24 h course whose first bag-change visit is assigned to a unit with one nurse."""
     unit = factory.unit()
     nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
-    course = factory.active_course(bag_interval_hours=24)
+    course = factory.active_course(
+        patient_id=factory.patient(site_id=unit.site_id).id, bag_interval_hours=24)
     visit = factory.assigned_visit(course, unit.id)
     return nurse, course, visit
 
@@ -99,7 +101,7 @@ def test_the_ladder_climbs_until_someone_acknowledges_by_sms(client, database, c
     clock.advance(minutes=10)
     run(database, clock, context, "escalation")
     ack = sms(client, DISPATCH, "ACK")
-    clock.advance(hours=1)
+    clock.advance(minutes=29)  # inside the default 30-minute acknowledgement pause
     run(database, clock, context, "escalation")
 
     steps = [(m.to_phone, m.dedupe_key.split(":")[3]) for m in messages(database,
@@ -108,7 +110,7 @@ def test_the_ladder_climbs_until_someone_acknowledges_by_sms(client, database, c
     assert f"A{alert.id} acknowledged" in reply_text(ack)
     [acknowledged] = alerts(database)
     assert acknowledged.status == "acknowledged"
-    assert acknowledged.acknowledged_by == f"phone:{DISPATCH}"
+    assert acknowledged.acknowledged_by == f"phone:{DISPATCH} via sms"
 
 
 def test_the_last_rung_repeats_until_someone_acts(database, clock, context, overdue):
@@ -149,15 +151,20 @@ def test_acknowledge_and_resolve_through_the_api(client, auth, database, clock, 
     [alert] = alerts(database)
 
     acked = client.post(f"/api/v1/alerts/{alert.id}/acknowledge", headers=auth("nurse"))
+    with database.transaction() as session:
+        course_lifecycle.pause_course(session, clock, alert.course_id, reason="fever")
     resolved = client.post(f"/api/v1/alerts/{alert.id}/resolve",
-                           json={"resolution": "bag changed by the on-call nurse"},
+                           json={"reason": "course_paused", "note": "held for fever"},
                            headers=auth("dispatcher"))
-    again = client.post(f"/api/v1/alerts/{alert.id}/resolve", json={"resolution": "x"},
+    again = client.post(f"/api/v1/alerts/{alert.id}/resolve", json={"reason": "changed"},
                         headers=auth("dispatcher"))
     listed = client.get("/api/v1/alerts?status=resolved", headers=auth("viewer")).json
 
-    assert acked.json["status"] == "acknowledged" and acked.json["next_escalation_at"] is None
+    assert acked.json["status"] == "acknowledged"
+    assert acked.json["next_escalation_at"] == (clock.now() + timedelta(minutes=30)).isoformat()
     assert resolved.json["status"] == "resolved"
+    assert resolved.json["resolution_reason"] == "course_paused"
+    assert resolved.json["resolution"] == "held for fever"
     assert again.status_code == 409
     assert [a["ref"] for a in listed["items"]] == [f"A{alert.id}"]
 
@@ -168,7 +175,7 @@ def test_changing_the_bag_resolves_the_alert_with_the_reason(client, database, c
     clock.advance(hours=24, minutes=20)
     run(database, clock, context, "missed_bag_changes")
 
-    sms(client, nurse.phone, "CHANGED")
+    sms(client, nurse.phone, "CHANGED NOFLUSH")
 
     [alert] = alerts(database)
     assert alert.status == "resolved" and alert.resolution.startswith("bag 1 changed")

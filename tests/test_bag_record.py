@@ -21,7 +21,8 @@ def visit_due(factory, clock):
     """A nurse on a unit at the change of a 24 h course's first bag."""
     unit = factory.unit()
     nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
-    course = factory.active_course(bag_interval_hours=24)
+    course = factory.active_course(
+        patient_id=factory.patient(site_id=unit.site_id).id, bag_interval_hours=24)
     visit = factory.assigned_visit(course, unit.id)
     clock.advance(hours=23)
     return nurse, visit
@@ -192,7 +193,7 @@ def test_sms_changed_takes_a_lot_and_the_reply_gives_the_warnings(database, cloc
                                                                    visit_due):
     nurse, visit = visit_due
 
-    reply = text(database, clock, nurse.phone, f"CHANGED V{visit.id} 240 LOT A1234")
+    reply = text(database, clock, nurse.phone, f"CHANGED V{visit.id} 240 LOT A1234 NOFLUSH")
 
     with database.new_session() as session:
         bag = session.scalars(select(Bag).where(Bag.sequence == 2)).one()
@@ -205,7 +206,7 @@ def test_spanish_lote_and_a_missing_lot_is_explained(database, clock, visit_due)
     nurse, visit = visit_due
 
     refused = text(database, clock, nurse.phone, f"CAMBIO V{visit.id} 270 LOTE")
-    reply = text(database, clock, nurse.phone, f"cambio V{visit.id} lote b-77 270")
+    reply = text(database, clock, nurse.phone, f"cambio V{visit.id} lote b-77 270 sin lavar")
 
     assert "LOT A1234" in refused and count_rows(database, Bag) == 2
     assert "WARNING" not in reply

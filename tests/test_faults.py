@@ -81,7 +81,8 @@ def context(twilio_provider):
 def crew(factory):
     unit = factory.unit()
     nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
-    courses = [factory.active_course(bag_interval_hours=24) for _ in range(3)]
+    courses = [factory.active_course(patient_id=factory.patient(site_id=unit.site_id).id,
+                                     bag_interval_hours=24) for _ in range(3)]
     visits = [factory.assigned_visit(course, unit.id) for course in courses]
     return nurse, visits
 

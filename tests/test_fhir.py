@@ -26,14 +26,15 @@ RESOURCE_TYPES = {"Patient", "Organization", "RelatedPerson", "Practitioner", "L
 @pytest.fixture
 def demo_patient(database, client, clock) -> int:
     """Demo patient W-001 after a visit: arrived, a pump alarm, a bag changed with its lot
-    (short of volume: a warning and a deviation), the family's YES, and the SMS."""
+    (short of volume: a warning and a deviation), left, the family's YES, and the SMS."""
     with database.transaction(actor="test:demo") as session:
         seed_demo(session, clock, TEST_SECRET)
         patient_id = session.scalars(select(Patient.id).where(
             Patient.study_code == "W-001")).one()
     clock.advance(hours=3)
     for sender, body in ((ROSA, "LLEGUE"), (ROSA, "BOMBA ALARMA OCLUSION 80%"),
-                         (ROSA, "CAMBIO 250 LOTE A1234 SIN LAVAR"), (LUCIA, "SI")):
+                         (ROSA, "CAMBIO 250 LOTE A1234 SIN LAVAR"), (ROSA, "LISTO"),
+                         (LUCIA, "SI")):
         reply = reply_text(sms(client, sender, body))
         assert reply.startswith(("Registrado", "Gracias")), reply
     return patient_id

@@ -181,7 +181,9 @@ def test_a_28_day_course_changed_on_time_raises_nothing(database, clock, context
                                                         client):
     unit = factory.unit()
     nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
-    course = factory.active_course(bag_interval_hours=96, started_at=clock.now())
+    course = factory.active_course(
+        patient_id=factory.patient(site_id=unit.site_id).id, bag_interval_hours=96,
+                                   started_at=clock.now())
     everything = [job.name for job in JOBS]
 
     for _bag in range(6):  # the 7th bag runs to the end of the 28 days
@@ -194,7 +196,7 @@ def test_a_28_day_course_changed_on_time_raises_nothing(database, clock, context
         sms(client, nurse.phone, "ARRIVED")
         tick(database, clock, context, everything)
         clock.set(due)  # on time: inside the window, and no drift for the bags after it
-        sms(client, nurse.phone, "CHANGED")
+        sms(client, nurse.phone, "CHANGED NOFLUSH")
         sms(client, nurse.phone, "DONE")
     end = course.started_at + timedelta(days=28)
     while clock.now() < end - timedelta(hours=6):
@@ -221,7 +223,9 @@ def test_one_late_change_raises_exactly_the_expected_alerts(database, clock, con
                                                             client, fake_twilio):
     unit = factory.unit()
     nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
-    course = factory.active_course(bag_interval_hours=24, started_at=clock.now())
+    course = factory.active_course(
+        patient_id=factory.patient(site_id=unit.site_id).id, bag_interval_hours=24,
+                                   started_at=clock.now())
     factory.assigned_visit(course, unit.id)
     everything = [job.name for job in JOBS]
 
@@ -232,7 +236,7 @@ def test_one_late_change_raises_exactly_the_expected_alerts(database, clock, con
     clock.advance(minutes=10)
     tick(database, clock, context, everything)  # rung 1: the dispatcher again
     clock.advance(minutes=5)
-    sms(client, nurse.phone, "CHANGED")
+    sms(client, nurse.phone, "CHANGED NOFLUSH")
     tick(database, clock, context, everything)
 
     with database.new_session() as session:

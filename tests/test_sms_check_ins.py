@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from opsbackend.domain.phone.sms_conversation import handle_sms
-from opsbackend.models import Bag, CheckIn, InboundMessage, PumpReport, Visit
+from opsbackend.models import Bag, CheckIn, InboundMessage, Patient, PumpReport, Visit
 from tests.factories import count_rows
 
 
@@ -15,7 +15,9 @@ def crew(factory, clock):
     """A nurse on a unit, and a 24 h course whose first bag-change visit that unit has."""
     unit = factory.unit()
     nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
-    course = factory.active_course(bag_interval_hours=24, bag_volume_ml=240)
+    course = factory.active_course(
+        patient_id=factory.patient(site_id=unit.site_id).id, bag_interval_hours=24,
+                                   bag_volume_ml=240)
     visit = factory.assigned_visit(course, unit.id)
     clock.advance(hours=23)
     return nurse, course, visit
@@ -69,7 +71,7 @@ def test_a_late_change_says_how_late(database, clock, crew):
     nurse, _course, visit = crew
     clock.advance(hours=1, minutes=25)
 
-    reply = text(database, clock, nurse.phone, f"changed V{visit.id}")
+    reply = text(database, clock, nurse.phone, f"changed V{visit.id} noflush")
 
     assert "(25 min late)" in reply
 
@@ -172,9 +174,11 @@ def test_what_was_not_understood_is_said_with_the_right_form(database, clock, cr
 
 
 def test_a_visit_of_another_unit_is_refused(database, clock, factory, crew):
-    nurse, _course, _visit = crew
-    other_course = factory.active_course()
-    theirs = factory.assigned_visit(other_course, factory.unit().id)
+    nurse, course, _visit = crew
+    with database.new_session() as session:
+        site_id = session.get(Patient, course.patient_id).site_id
+    other_course = factory.active_course(patient_id=factory.patient(site_id=site_id).id)
+    theirs = factory.assigned_visit(other_course, factory.unit(site_id=site_id).id)
 
     reply = text(database, clock, nurse.phone, f"ARRIVED V{theirs.id}")
 
@@ -220,7 +224,7 @@ def test_a_change_on_a_paused_course_is_not_recorded(database, clock, crew):
         session.get(Visit, visit.id)
         course_lifecycle.pause_course(session, clock, course.id)
 
-    reply = text(database, clock, nurse.phone, f"CHANGED V{visit.id}")
+    reply = text(database, clock, nurse.phone, f"CHANGED V{visit.id} NOFLUSH")
 
     assert reply.startswith("Not recorded:")
     assert count_rows(database, Bag) == 1

@@ -42,6 +42,7 @@ def samples(language: str) -> dict:
         "day": templates.local_day(AT, ZONE, language),
         "status": templates.pump_state("running", None, language),
         "alarm": templates.pump_state("alarm", "occlusion", language),
+        "staff_phone": "+12135550100",
         "late": templates.render("nurse.late_note", language, minutes=15),
         "alarm_note": templates.render("nurse.alarm_note", language),
         "problem": templates.problem("bad_volume", language),

@@ -26,7 +26,8 @@ from tests.phone import reply_text, signed_post, sms, voice
 def crew(factory, clock):
     unit = factory.unit()
     nurse = factory.nurse(unit_id=unit.id, phone="+12135550131")
-    course = factory.active_course(bag_interval_hours=24)
+    course = factory.active_course(
+        patient_id=factory.patient(site_id=unit.site_id).id, bag_interval_hours=24)
     visit = factory.assigned_visit(course, unit.id)
     clock.advance(hours=23)
     return nurse, course, visit
@@ -50,7 +51,7 @@ def test_arrived_then_changed_by_sms(client, auth, database, crew):
     nurse, course, _visit = crew
 
     arrived = sms(client, nurse.phone, "ARRIVED")
-    changed = sms(client, nurse.phone, "CHANGED 240")
+    changed = sms(client, nurse.phone, "CHANGED 240 NOFLUSH")
 
     assert arrived.status_code == 200
     assert arrived.headers["Content-Type"].startswith("application/xml")
@@ -65,8 +66,8 @@ def test_arrived_then_changed_by_sms(client, auth, database, crew):
 def test_a_retried_webhook_changes_nothing_and_gets_the_same_reply(client, database, crew):
     nurse, _course, _visit = crew
 
-    first = sms(client, nurse.phone, "CHANGED", sid="SMretry")
-    again = sms(client, nurse.phone, "CHANGED", sid="SMretry")
+    first = sms(client, nurse.phone, "CHANGED NOFLUSH", sid="SMretry")
+    again = sms(client, nurse.phone, "CHANGED NOFLUSH", sid="SMretry")
 
     assert reply_text(first) == reply_text(again)
     assert count_rows(database, InboundMessage) == 1
@@ -304,10 +305,11 @@ def test_a_repeated_voice_bag_change_says_the_hours_to_the_next_bag(client, cloc
     nurse, _course, visit = crew
     step = f"/twilio/voice/action?visit={visit.id}"
     voice(client, step, nurse.phone, "1", call_sid="CA7")
-    first = voice(client, step, nurse.phone, "2", call_sid="CA8").get_data(as_text=True)
+    confirm = f"/twilio/voice/no-flush?visit={visit.id}"
+    first = voice(client, confirm, nurse.phone, "1", call_sid="CA8").get_data(as_text=True)
     clock.advance(hours=1)
 
-    again = voice(client, step, nurse.phone, "2", call_sid="CA8").get_data(as_text=True)
+    again = voice(client, confirm, nurse.phone, "1", call_sid="CA8").get_data(as_text=True)
 
     assert "due in 24 hours" in first
     assert "due in 23 hours" in again and "- hours" not in again

@@ -19,7 +19,8 @@ def at_home(factory, clock, database):
     """A nurse with a PIN, on the unit of a visit whose patient's home has a landline."""
     unit = factory.unit()
     nurse = factory.nurse(unit_id=unit.id, pin=PIN)
-    course = factory.active_course(bag_interval_hours=24)
+    course = factory.active_course(
+        patient_id=factory.patient(site_id=unit.site_id).id, bag_interval_hours=24)
     visit = factory.assigned_visit(course, unit.id)
     with database.transaction() as session:
         home = session.scalars(select(Home).where(Home.patient_id == course.patient_id)).one()

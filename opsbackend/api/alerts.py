@@ -1,6 +1,6 @@
 from flask import g
 from flask.views import MethodView
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from opsbackend.api import context
 from opsbackend.api.auth import EVERYONE, STAFF, allow
@@ -13,7 +13,7 @@ from opsbackend.domain.alerting import alerts
 from opsbackend.domain.labels import label_by_visit
 from opsbackend.domain.records import get_or_404
 from opsbackend.models import Alert
-from opsbackend.models.alert import ALERT_KINDS, ALERT_STATUSES
+from opsbackend.models.alert import ALERT_KINDS, ALERT_STATUSES, RESOLUTION_REASONS
 
 blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts",
                 description="Things that need a human: acknowledge to stop the ladder")
@@ -41,6 +41,8 @@ class AlertSchema(PatientArea):
     resolved_at = fields.DateTime(allow_none=True)
     resolved_by = fields.String(allow_none=True)
     resolution = fields.String(allow_none=True)
+    resolution_reason = fields.String(allow_none=True)
+    duplicate_of_id = fields.Integer(allow_none=True)
 
 
 class AlertQueryArgs(PageArgs):
@@ -51,7 +53,14 @@ class AlertQueryArgs(PageArgs):
 
 
 class ResolveSchema(Schema):
-    resolution = short_text(300, required=True)
+    reason = one_of(RESOLUTION_REASONS, required=True, metadata={"description": (
+        "why the alert is over; refused (409) while its danger stands, e.g. a bag still "
+        "hanging past due on a running course")})
+    note = short_text(300, load_default=None, metadata={
+        "description": "what was done (required with reason other)"})
+    duplicate_of = fields.Integer(load_default=None, validate=validate.Range(min=1,
+                                  max=2**31 - 1), metadata={
+        "description": "the alert this one duplicates (with reason duplicate)"})
 
 
 @blp.route("", methods=["GET"])
@@ -79,8 +88,10 @@ class Acknowledge(MethodView):
     @allow(*STAFF, sites=RECORD)
     @blp.response(200, AlertSchema)
     def post(self, alert_id):
-        """Acknowledge: someone is on it, the escalation stops"""
-        alert = alerts.acknowledge(context.session(), context.clock(), alert_id, _who())
+        """Acknowledge: someone is on it, the escalation pauses (the site's
+        acknowledgement pause), then resumes while the danger stands"""
+        alert = alerts.acknowledge(context.session(), context.clock(), alert_id, _who(),
+                                   context.scope())
         context.commit()
         return alert
 
@@ -91,9 +102,10 @@ class Resolve(MethodView):
     @blp.arguments(ResolveSchema)
     @blp.response(200, AlertSchema)
     def post(self, data, alert_id):
-        """Resolve with what was done"""
+        """Resolve with a reason, once the danger is over"""
         alert = alerts.resolve(context.session(), context.clock(), alert_id, _who(),
-                               data["resolution"])
+                               data["reason"], data["note"], data["duplicate_of"],
+                               context.scope())
         context.commit()
         return alert
 

@@ -29,8 +29,20 @@ def _domain_error(error: DomainError):
 def _integrity_error(error: IntegrityError):
     # Checks in the domain name the field first; this catches a race between two writers.
     context.session().rollback()
-    current_app.logger.warning("integrity error: %s", error.orig)
+    # Codes only: the database's own text names the clashing values (PostgreSQL's
+    # "Key (phone)=(+1...) already exists"), which may be a family's phone or a name.
+    current_app.logger.warning("integrity error", extra=database_error_codes(error))
     return error_body(409, "the change conflicts with an existing record"), 409
+
+
+def database_error_codes(error) -> dict:
+    """What a log may say of a database error: its SQLSTATE (or SQLite error name) and
+    the constraint's name, never the values."""
+    orig = getattr(error, "orig", error)
+    diag = getattr(orig, "diag", None)
+    return {"error": type(orig).__name__,
+            "sqlstate": getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None),
+            "constraint": getattr(diag, "constraint_name", None)}
 
 
 def _database_unavailable(error: OperationalError):

@@ -82,3 +82,38 @@ class Ladders(MethodView):
                                      data["steps"])
         context.commit()
         return rows
+
+
+class AcknowledgementPauseSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    site_id = fields.Integer(allow_none=True, load_default=None,
+                             validate=validate.Range(min=1, max=2**31 - 1),
+                             metadata={"description": "empty: the default"})
+    alert_kind = one_of(ALERT_KINDS, allow_none=True, load_default=None,
+                        metadata={"description": "empty: every kind"})
+    minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 60),
+                             metadata={"description": "how long an acknowledgement pauses "
+                                                      "the ladder"})
+
+
+@blp.route("/acknowledgement-pauses", methods=["GET", "PUT"])
+class AcknowledgementPauses(MethodView):
+    @allow(*EVERYONE, sites=LISTING)
+    @blp.response(200, AcknowledgementPauseSchema(many=True))
+    def get(self):
+        """The acknowledgement pauses set (default 30 minutes where none is)"""
+        return escalation.list_acknowledgement_pauses(context.session(), context.scope())
+
+    @allow("admin", sites=CREATES)
+    @blp.arguments(AcknowledgementPauseSchema)
+    @blp.response(200, AcknowledgementPauseSchema)
+    def put(self, data):
+        """Set how long an acknowledgement pauses a site's (or the default) ladder, for one
+        alert kind or all; then the ladder resumes while the danger stands"""
+        if data["site_id"] is None and not context.scope().is_global:
+            raise Forbidden("the default pause is every site's: only a global admin sets it",
+                            field="site_id")
+        row = escalation.set_acknowledgement_pause(context.session(), data["site_id"],
+                                                   data["alert_kind"], data["minutes"])
+        context.commit()
+        return row

@@ -1,6 +1,8 @@
 """A course's infusion: lifecycle, bag schedule, bag changes and pump reports."""
 
-from flask import g
+import json
+
+from flask import current_app, g
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -12,7 +14,12 @@ from opsbackend.api.custody import label_text, lot_field
 from opsbackend.api.field_visibility import Schema
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
 from opsbackend.api.site_policy import RECORD
-from opsbackend.domain.infusion import bags, course_lifecycle, pump_reports
+from opsbackend.domain.infusion import (
+    bag_change_requests,
+    bags,
+    course_lifecycle,
+    pump_reports,
+)
 from opsbackend.domain.infusion.bag_record import BagLabel
 from opsbackend.models import Patient, Site
 from opsbackend.models.course import ALARM_TYPES, PUMP_STATUSES
@@ -201,19 +208,45 @@ class Bags(MethodView):
         return bags.list_bags(context.session(), course_id)
 
 
+class IdempotencyHeaders(Schema):
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", load_default=None,
+        validate=validate.Regexp(r"^[\x21-\x7e]{1,120}$",
+                                 error="1 to 120 visible ASCII characters"),
+        metadata={"description": "a retry with the same key returns the first change's "
+                                 "result; the same key with another body is a 409"})
+
+
 @blp.route("/<int:course_id>/bag-changes", methods=["POST"])
 class BagChanges(MethodView):
     @allow(*STAFF, sites=RECORD)
+    @blp.arguments(IdempotencyHeaders, location="headers")
     @blp.arguments(BagChangeSchema)
     @blp.response(201, BagChangeResultSchema)
-    def post(self, data, course_id):
-        """Record a bag change: the hanging bag comes down, the next one hangs"""
+    @blp.errors(409)
+    def post(self, headers, data, course_id):
+        """Record a bag change: the hanging bag comes down, the next one hangs (once per
+        Idempotency-Key; no_flush_confirmed must be true)"""
+        key = headers["idempotency_key"]
+        body = dict(data)
         data.setdefault("nurse_id", _token_nurse_id())
         label = BagLabel(**{name: data.pop(name) for name in LABEL_FIELDS if name in data})
-        change = bags.change_bag(context.session(), context.clock(), course_id,
-                                 rules=context.rules(), label=label, **data)
+
+        def change():
+            return bags.change_bag(context.session(), context.clock(), course_id,
+                                   rules=context.rules(), label=label, **data)
+
+        if key is None:
+            result = change()
+            context.commit()
+            return result
+        outcome = bag_change_requests.change_once(
+            context.session(), course_id, key, body,
+            lambda: BagChangeResultSchema().dump(change()))
         context.commit()
-        return change
+        return current_app.response_class(
+            json.dumps(outcome.response), status=201, mimetype="application/json",
+            headers={"Idempotent-Replayed": "true" if outcome.replayed else "false"})
 
 
 @blp.route("/<int:course_id>/pump-reports", methods=["GET", "POST"])

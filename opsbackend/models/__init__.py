@@ -15,12 +15,24 @@ from opsbackend.models.nurse import Nurse
 from opsbackend.models.patient import Contact, Home, Patient
 from opsbackend.models.plan import DayPlan
 from opsbackend.models.planning import PlanningScenario, PlanningScenarioSite
+from opsbackend.models.safety import (
+    AcknowledgementPause,
+    BagChangeRequest,
+    CallStep,
+    PinGuard,
+    SmsOptOut,
+)
 from opsbackend.models.site import Site
 from opsbackend.models.unit import Unit, UnitShift, UnitShiftException
 from opsbackend.models.visit import CheckIn, SkillRule, Visit
 from opsbackend.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AcknowledgementPause",
+    "BagChangeRequest",
+    "CallStep",
+    "PinGuard",
+    "SmsOptOut",
     "Alert",
     "ApiToken",
     "ApiTokenSite",

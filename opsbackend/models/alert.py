@@ -17,7 +17,11 @@ ALERT_KINDS = (
     "scheduler_down",
     "callback_overdue",
     "delivery_failed",
+    # A nurse's phone or a dispatch line texted STOP: alert SMS cannot reach it.
+    "staff_opted_out",
 )
+# Why an alert was resolved by hand (issue 12): only when its danger no longer stands.
+RESOLUTION_REASONS = ("changed", "course_paused", "course_discontinued", "duplicate", "other")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 ESCALATION_TARGETS = ("nurse", "dispatcher", "on_call")
 DEVIATION_KINDS = (
@@ -57,6 +61,8 @@ class Alert(Record, table=True):
     resolved_at: datetime | None = None
     resolved_by: str | None = Field(default=None, max_length=120)
     resolution: str | None = Field(default=None, max_length=300)
+    resolution_reason: str | None = Field(default=None, max_length=30)
+    duplicate_of_id: int | None = Field(default=None, foreign_key="alert.id")
     escalation_step: int = Field(default=0)
     next_escalation_at: datetime | None = Field(default=None, index=True)
 

@@ -6,7 +6,9 @@ from flask import current_app, request
 from flask_smorest import abort
 from twilio.request_validator import RequestValidator
 
+from opsbackend.api import context
 from opsbackend.api.auth import PUBLIC
+from opsbackend.domain.history.audit import act_as
 
 
 def signed_url() -> str:
@@ -34,6 +36,8 @@ def twilio_signed(view):
         ):
             current_app.logger.warning("refused an unsigned or forged Twilio webhook")
             abort(403, message="invalid or missing X-Twilio-Signature")
+        # Until the caller is known (a nurse, a contact): "twilio:sms", "twilio:status".
+        act_as(context.session(), "twilio:" + request.path.strip("/").split("/")[1])
         return view(*args, **kwargs)
 
     checked.access_policy = PUBLIC

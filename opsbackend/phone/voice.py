@@ -6,11 +6,15 @@
     /twilio/voice/pin        checks number and PIN (``nurse_pins``); asks for the visit code
     /twilio/voice/visit      the code; asks for the action: 1 arrived, 2 bag changed,
                              3 pump alarm, 4 departed
-    /twilio/voice/action     records 1, 2 or 4; for 3 asks which alarm
+    /twilio/voice/action     records 1 or 4; for 2 asks the no-flush confirmation, for 3
+                             which alarm
+    /twilio/voice/no-flush   1: the line was not flushed; records the bag change
+    /twilio/voice/override   9: another unit's visit anyway (an EVV exception follows)
     /twilio/voice/alarm      records the alarm
 
 Each step records through the same domain functions as SMS (``check_ins``).
-A retried step (same CallSid and step) records nothing twice. A nurse who proved
+A step (CallSid + step) is claimed in ``call_step`` in the same transaction as its
+effect: a retried or parallel delivery records nothing twice. A nurse who proved
 who they are by PIN is carried from step to step as ``?nurse=ID`` in the URLs we
 hand Twilio: those URLs are under Twilio's signature, so a caller cannot forge them.
 Silence at a menu asks the same question again (the keys that led there ride along
@@ -20,19 +24,20 @@ in the redirect URL; a PIN never does).
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, request, url_for
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from opsbackend.api import context
 from opsbackend.domain.errors import DomainError
-from opsbackend.domain.history.audit import record_event
+from opsbackend.domain.history.audit import act_as, record_event
 from opsbackend.domain.infusion.course_lifecycle import hanging_bag
 from opsbackend.domain.messaging import templates
 from opsbackend.domain.phone import check_ins
 from opsbackend.domain.phone.check_ins import Caller
 from opsbackend.domain.registry import nurse_pins, nurses
 from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
-from opsbackend.models import CheckIn, Home, Nurse, Visit
+from opsbackend.models import CallStep, Home, Nurse, Visit
 from opsbackend.phone.signatures import twilio_signed
 
 blp = Blueprint("twilio_voice", __name__)
@@ -55,6 +60,11 @@ SAY = {
         "pump_status": "Pump alarm, {alarm}, recorded. Text PUMP RUNNING when it runs again. "
                        "Goodbye.",
         "departed": "Departure from visit {visit} recorded. Goodbye.",
+        "ask_no_flush": "Never flush the line at a bag change. Press 1 to confirm the line "
+                        "was not flushed.",
+        "ask_override": "Visit {visit} is assigned to another unit. Press 9 to check in "
+                        "anyway; dispatch will be told. Any other key to enter another code.",
+        "flushed": "Bag change not recorded. A flushed line needs dispatch now. Goodbye.",
         "invalid": "Sorry, that is not a choice.",
         "not_recorded": "Not recorded: {reason}.",
         "refused": "Sorry, this phone is not registered for check in. Please call dispatch. "
@@ -77,6 +87,13 @@ SAY = {
         "pump_status": "Alarma de bomba, {alarm}, registrada. Envíe BOMBA FUNCIONANDO cuando "
                        "funcione. Adiós.",
         "departed": "Salida de la visita {visit} registrada. Adiós.",
+        "ask_no_flush": "Nunca lave la vía al cambiar la bolsa. Marque 1 para confirmar que "
+                        "no lavó la vía.",
+        "ask_override": "La visita {visit} está asignada a otra unidad. Marque 9 para "
+                        "registrarse de todos modos; se avisará a despacho. Otra tecla para "
+                        "marcar otro código.",
+        "flushed": "Cambio de bolsa no registrado. Si lavó la vía, llame a despacho ahora. "
+                   "Adiós.",
         "invalid": "Lo siento, esa opción no existe.",
         "not_recorded": "No registrado: {reason}.",
         "refused": "Lo siento, este teléfono no está registrado. Llame a despacho. Adiós.",
@@ -164,11 +181,35 @@ def visit():
         found = check_ins.resolve_visit(context.session(), context.clock(), nurse,
                                         int(digits) if digits.isdigit() else -1)
     except DomainError as exc:
+        if exc.reason == "visit_other_unit":  # the nurse may say it is theirs anyway
+            _gather(response, nurse, "ask_override",
+                    _url("twilio_voice.override", who, visit=exc.params["visit"]), digits=1,
+                    visit=exc.params["visit"])
+            return _xml(response)
         _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
         _gather(response, nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#")
         return _xml(response)
     _gather(response, nurse, "ask_action",
             _url("twilio_voice.action", who, visit=found.id), digits=1, visit=found.id)
+    return _xml(response)
+
+
+@blp.post("/twilio/voice/override")
+@twilio_signed
+def override():
+    """9: check in at another unit's assigned visit anyway; the check-in carries the
+    override (``?override=1`` from here on) and its EVV exception tells dispatch."""
+    who = _identified()
+    if who is None:
+        return _refuse()
+    visit_id = request.args.get("visit", type=int)
+    response = _response()
+    if _digits() != "9":
+        _gather(response, who.nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#")
+        return _xml(response)
+    _gather(response, who.nurse, "ask_action",
+            _url("twilio_voice.action", who, visit=visit_id, override=1), digits=1,
+            visit=visit_id)
     return _xml(response)
 
 
@@ -185,11 +226,30 @@ def action():
         _say(response, who.nurse, "invalid")
         _gather(response, who.nurse, "ask_action",
                 _url("twilio_voice.action", who, visit=visit_id), digits=1, visit=visit_id)
+    elif choice == "bag_changed":
+        _gather(response, who.nurse, "ask_no_flush",
+                _url("twilio_voice.no_flush", who, visit=visit_id), digits=1)
     elif choice == "pump_status":
         _gather(response, who.nurse, "ask_alarm",
                 _url("twilio_voice.alarm", who, visit=visit_id), digits=1)
     else:
         _record(response, who, visit_id, choice)
+    return _xml(response)
+
+
+@blp.post("/twilio/voice/no-flush")
+@twilio_signed
+def no_flush():
+    """A bag change is recorded only with the nurse's word that the line was not flushed."""
+    who = _identified()
+    if who is None:
+        return _refuse()
+    response = _response()
+    if _digits() == "1":
+        _record(response, who, request.args.get("visit", type=int), "bag_changed")
+    else:
+        _say(response, who.nurse, "flushed")
+        response.hangup()
     return _xml(response)
 
 
@@ -214,27 +274,52 @@ def alarm():
 def _record(response, who: Identified, visit_id, kind, alarm_type=None):
     nurse = who.nurse
     session, clock = context.session(), context.clock()
-    call_sid = request.form.get("CallSid", "")
+    call_sid = request.form.get("CallSid", "")[:64]
     values = {"visit": visit_id, "hours": "-",
               "alarm": templates.alarm_name(alarm_type, nurse.language) if alarm_type else ""}
-    if not _already_recorded(session, call_sid, kind):
-        caller = Caller(channel="voice", phone=_caller_phone(), identity_method=who.method)
-        try:
-            with session.begin_nested():
-                found = check_ins.resolve_visit(session, clock, nurse, visit_id)
-                check_in = _perform(session, clock, nurse, found, caller, kind, alarm_type,
-                                    values)
-                check_in.details = check_in.details | {"call_sid": call_sid}
-        except DomainError as exc:
-            _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
-            response.hangup()
-            return
-        context.commit()
-    elif kind == "bag_changed":
-        # The step was recorded by an earlier delivery: say the hours as they stand now.
-        values["hours"] = _hours_to_next_bag(session, clock, visit_id)
+    if call_sid and not _claim_step(session, call_sid, kind, nurse, visit_id):
+        # An earlier (or parallel) delivery of this step recorded it: say it again.
+        if kind == "bag_changed":
+            values["hours"] = _hours_to_next_bag(session, clock, visit_id)
+        _say(response, nurse, kind, **values)
+        response.hangup()
+        return
+    forced = request.args.get("override") == "1"
+    caller = Caller(channel="voice", phone=_caller_phone(), identity_method=who.method,
+                    override=forced)
+    try:
+        with session.begin_nested():
+            if kind == "departed":  # as SMS DONE: only from a visit someone arrived at
+                found = check_ins.leaving_visit(session, clock, nurse, visit_id)
+            else:
+                found = check_ins.resolve_visit(session, clock, nurse, visit_id,
+                                                override=forced)
+            check_in = _perform(session, clock, nurse, found, caller, kind, alarm_type, values)
+            check_in.details = check_in.details | {"call_sid": call_sid}
+    except DomainError as exc:
+        session.rollback()  # the claim goes too: nothing was recorded
+        _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
+        response.hangup()
+        return
+    context.commit()  # the step's claim and its effect together
     _say(response, nurse, kind, **values)
     response.hangup()
+
+
+def _claim_step(session, call_sid: str, step: str, nurse, visit_id) -> bool:
+    """Claim (CallSid, step) in this transaction; False when another delivery holds it (a
+    parallel one waits on the unique index until the first commits or rolls back)."""
+    try:
+        with session.begin_nested():
+            session.add(CallStep(call_sid=call_sid, step=step, nurse_id=nurse.id,
+                                 visit_id=visit_id if _visit_exists(session, visit_id) else None))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _visit_exists(session, visit_id) -> bool:
+    return visit_id is not None and session.get(Visit, visit_id) is not None
 
 
 def _hours_to_next_bag(session, clock, visit_id) -> int | str:
@@ -252,7 +337,7 @@ def _perform(session, clock, nurse, visit, caller, kind, alarm_type, values):
         return check_ins.arrive(session, clock, nurse, visit, caller)
     if kind == "bag_changed":
         check_in, change = check_ins.change_bag(session, clock, nurse, visit, caller,
-                                                rules=rules)
+                                                no_flush=True, rules=rules)
         hours = (change.new_bag.due_at - change.new_bag.hung_at).total_seconds() / 3600
         values["hours"] = int(hours)
         return check_in
@@ -264,25 +349,18 @@ def _perform(session, clock, nurse, visit, caller, kind, alarm_type, values):
     return check_ins.depart(session, clock, nurse, visit, caller)
 
 
-def _already_recorded(session, call_sid: str, kind: str) -> bool:
-    if not call_sid:
-        return False
-    return session.scalars(
-        select(CheckIn.id).where(CheckIn.kind == kind, CheckIn.channel == "voice",
-                                 cast(CheckIn.details, String).like(f'%"{call_sid}"%'))
-    ).first() is not None
-
-
 def _identified() -> Identified | None:
     """The nurse calling: by their registered phone, or by the PIN step's ``?nurse=ID``."""
     session = context.session()
     phone = _caller_phone()
     nurse = nurses.active_by_phone(session, phone) if phone else None
     if nurse is not None:
+        act_as(session, f"nurse:{nurse.id} via voice (phone)")
         return Identified(nurse, "registered_phone")
     nurse_id = request.args.get("nurse", type=int)
     nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
     if nurse is not None and nurse.active and _from_home_landline():
+        act_as(session, f"nurse:{nurse.id} via voice (pin)")
         return Identified(nurse, "pin")
     return None
 
@@ -295,6 +373,8 @@ def _from_home_landline() -> bool:
 
 
 def _url(endpoint: str, who: Identified, **values) -> str:
+    if request.args.get("override") == "1" and "visit" in values:
+        values["override"] = 1  # carried from the override step to the recording one
     if who.method == "pin":
         values["nurse"] = who.nurse.id
     return url_for(endpoint, **values)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.alerting import alerts, escalation
+from opsbackend.domain.alerting import alerts, conditions, escalation
 from opsbackend.domain.interop import webhooks
 from opsbackend.domain.interop.webhook_events import alert_event
 from opsbackend.domain.messaging import outbox
@@ -25,9 +25,7 @@ from opsbackend.models import Alert, Nurse, Site, Visit
 def raise_alerts(session: Session, clock: Clock, wanted: list[dict]) -> list[alerts.Raised]:
     """Raise each of ``wanted`` (``raise_alert``'s keywords) that has no alert yet, and
     message its first rung; returns those raised."""
-    keys = [values["dedupe_key"] for values in wanted]
-    existing = set(session.scalars(select(Alert.dedupe_key).where(Alert.dedupe_key.in_(keys))))
-    fresh = [values for values in wanted if values["dedupe_key"] not in existing]
+    fresh = conditions.raisable(session, wanted)  # the keys raise_alert would use
     if not fresh:
         return []
     now = clock.now()

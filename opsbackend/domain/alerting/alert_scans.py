@@ -64,7 +64,10 @@ def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_
     if after is None:
         close_changed_bag_alerts(session, clock)
     # Only bags still owed an alert: a steady tick reads next to nothing.
-    missed_raised = exists().where(Alert.bag_id == Bag.id, Alert.kind == "missed_bag_change")
+    # A missed bag change resolved by hand (the course was paused) is owed a new alert
+    # when the danger comes back (``raisable`` keys it ``#n``).
+    missed_raised = exists().where(Alert.bag_id == Bag.id, Alert.kind == "missed_bag_change",
+                                   Alert.status.in_(alerts.OPEN_STATUSES))
     at_risk_raised = exists().where(Alert.bag_id == Bag.id, Alert.kind == "at_risk")
     owed = due_bags_query(now + rules.at_risk_lead).where(
         ~missed_raised, or_(Bag.due_at <= now - rules.missed_bag_grace, ~at_risk_raised)
@@ -137,19 +140,30 @@ class _BagContext:
         existing = session.execute(
             select(Alert.dedupe_key, Alert.status).join(due, due.c.id == Alert.bag_id)
         ).all()
-        return cls(courses, patients, interruptions, visits, {k for k, _ in existing},
+        raised = {k for k, status in existing
+                  if status != "resolved" or not k.startswith("missed_bag_change")}
+        return cls(courses, patients, interruptions, visits, raised,
                    {k for k, status in existing if k.startswith("at_risk") and status == "open"})
 
 
 def close_changed_bag_alerts(session: Session, clock: Clock) -> int:
-    """Alerts of bags that came down (changed, or the course ended) are resolved."""
+    """Alerts of bags that came down (changed, or the course ended) are resolved, and
+    those of courses no longer running (paused, discontinued)."""
     closed = (
         select(Alert.id)
         .join(Bag, Bag.id == Alert.bag_id)
         .where(Alert.status.in_(alerts.OPEN_STATUSES), Bag.changed_at.is_not(None),
                Alert.kind.in_(("missed_bag_change", "at_risk")))
     )
-    return alerts.resolve_where(session, clock, "the bag was changed", Alert.id.in_(closed))
+    stopped = (
+        select(Alert.id)
+        .join(Course, Course.id == Alert.course_id)
+        .where(Alert.status.in_(alerts.OPEN_STATUSES), Course.status != "active",
+               Alert.kind.in_(("missed_bag_change", "at_risk")))
+    )
+    return (alerts.resolve_where(session, clock, "the bag was changed", Alert.id.in_(closed))
+            + alerts.resolve_where(session, clock, "the course is not running",
+                                   Alert.id.in_(stopped)))
 
 
 def scan_pump_alarms(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_RULES):

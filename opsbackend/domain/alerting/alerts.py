@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.alerting import escalation
-from opsbackend.domain.errors import Conflict
+from opsbackend.domain.alerting import conditions, escalation
+from opsbackend.domain.errors import Conflict, Invalid, NotFound
 from opsbackend.domain.interop.webhook_events import alert_event
 from opsbackend.domain.labels import label_by_visit, label_page
 from opsbackend.domain.messaging import outbox, templates
@@ -24,6 +24,7 @@ from opsbackend.domain.scope import Scope
 from opsbackend.models import Alert, Bag, Nurse, Patient, PumpReport, Site, Visit
 
 OPEN_STATUSES = ("open", "acknowledged")
+EVERYONE = Scope.everything()
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,10 @@ def raise_alert(
 
     ``notify=False``: an alert for the alert list only (no SMS ladder), for what needs an
     admin at a desk rather than a phone at night (a webhook receiver that keeps failing)."""
-    if session.scalars(select(Alert.id).where(Alert.dedupe_key == dedupe_key)).first():
+    wanted = conditions.raisable(session, [{"kind": kind, "dedupe_key": dedupe_key}])
+    if not wanted:
         return None
+    dedupe_key = wanted[0]["dedupe_key"]  # cause#n when a danger came back
     now = clock.now()
     alert = Alert(
         kind=kind, dedupe_key=dedupe_key, site_id=site_id, patient_id=patient_id,
@@ -62,46 +65,90 @@ def raise_alert(
 
 
 def escalate_due(session: Session, clock: Clock) -> tuple[int, int]:
-    """Move unacknowledged alerts past their rung's time up one rung; returns (alerts, messages).
+    """Move alerts past their rung's time up one rung; returns (alerts, messages).
 
+    An acknowledged alert's ladder resumes when its pause ends if its danger still
+    stands (the alert is open again); if the danger passed, the alert is resolved.
     Rows are claimed with ``FOR UPDATE SKIP LOCKED``: a second scheduler skips them.
     """
     now = clock.now()
     stmt = (
         select(Alert)
-        .where(Alert.status == "open", Alert.next_escalation_at <= now)
+        .where(Alert.status.in_(OPEN_STATUSES), Alert.next_escalation_at <= now)
         .order_by(Alert.next_escalation_at)
         .with_for_update(skip_locked=True)
     )
     escalated = messages = 0
     for alert in session.scalars(stmt).all():
+        if alert.status == "acknowledged":
+            if conditions.readable(alert.kind) and \
+                    conditions.danger(session, clock, alert) is None:
+                _close(alert, now, "system", "the danger passed while acknowledged")
+                alert_event(session, "alert.resolved", alert)
+                continue
+            alert.status = "open"  # nobody fixed it in the pause: the ladder goes on
         messages += _notify_rung(session, clock, alert, alert.escalation_step + 1)
         escalated += 1
     return escalated, messages
 
 
-def acknowledge(session: Session, clock: Clock, alert_id: int, by: str) -> Alert:
-    """Someone is on it: the ladder stops. Acknowledging twice changes nothing."""
-    alert = get_or_404(session, Alert, alert_id, for_update=True)
+def may_act_on_alert(scope: Scope, alert: Alert) -> bool:
+    """Only staff of the alert's site acknowledge or resolve it."""
+    return scope.covers(alert.site_id)
+
+
+def acknowledge(session: Session, clock: Clock, alert_id: int, by: str,
+                scope: Scope = EVERYONE) -> Alert:
+    """Someone is on it: the ladder pauses for the site's acknowledgement pause (per
+    alert kind), then resumes if the danger still stands. Acknowledging an acknowledged
+    alert changes nothing."""
+    alert = _alert_for(session, alert_id, scope)
     if alert.status == "resolved":
         raise Conflict(f"alert {alert_id} is already resolved", field="status")
     if alert.status == "open":
         alert.status = "acknowledged"
         alert.acknowledged_at = clock.now()
         alert.acknowledged_by = by[:120]
-        alert.next_escalation_at = None
+        if alert.next_escalation_at is not None:  # an alert on a ladder (not list-only)
+            alert.next_escalation_at = clock.now() + escalation.acknowledgement_pause(
+                session, alert.site_id, alert.kind)
         session.flush()
         alert_event(session, "alert.acknowledged", alert)
     return alert
 
 
-def resolve(session: Session, clock: Clock, alert_id: int, by: str, resolution: str) -> Alert:
-    alert = get_or_404(session, Alert, alert_id, for_update=True)
+def resolve(session: Session, clock: Clock, alert_id: int, by: str, reason: str,
+            note: str | None = None, duplicate_of: int | None = None,
+            scope: Scope = EVERYONE) -> Alert:
+    """Resolved by hand with a reason from ``RESOLUTION_REASONS``; refused while the
+    alert's danger stands (a bag still hanging past due on a running course)."""
+    alert = _alert_for(session, alert_id, scope)
     if alert.status == "resolved":
         raise Conflict(f"alert {alert_id} is already resolved", field="status")
-    _close(alert, clock.now(), by, resolution)
+    if reason == "other" and not (note or "").strip():
+        raise Invalid("say what was done when the reason is other", field="note")
+    if reason == "duplicate":
+        original = session.get(Alert, duplicate_of) if duplicate_of else None
+        if original is None or original.id == alert.id or not scope.covers(original.site_id):
+            raise Invalid("name the alert this one duplicates", field="duplicate_of")
+    elif duplicate_of is not None:
+        raise Invalid("only a duplicate names duplicate_of", field="duplicate_of")
+    standing = conditions.danger(session, clock, alert)
+    if standing is not None:
+        raise Conflict(f"A{alert.id} cannot be resolved while {standing}", field="reason",
+                       reason="condition_holds", condition=standing)
+    _close(alert, clock.now(), by, note or reason)
+    alert.resolution_reason = reason
+    alert.duplicate_of_id = duplicate_of if reason == "duplicate" else None
     session.flush()
     alert_event(session, "alert.resolved", alert)
+    return alert
+
+
+def _alert_for(session: Session, alert_id: int, scope: Scope) -> Alert:
+    alert = get_or_404(session, Alert, alert_id, for_update=True)
+    if not may_act_on_alert(scope, alert):
+        raise NotFound(f"there is no alert {alert_id}", field="alert_id")
     return alert
 
 
@@ -117,14 +164,17 @@ def resolve_where(session: Session, clock: Clock, resolution: str, *conditions) 
     return len(found)
 
 
-def open_alerts_messaged_to(session: Session, phone: str) -> list[Alert]:
-    """Open alerts whose SMS reached this phone, newest first (for an ``ACK`` reply)."""
+def open_alerts_messaged_to(session: Session, phone: str, scope: Scope = EVERYONE
+                            ) -> list[Alert]:
+    """Open alerts of the scope's sites whose SMS reached this phone, newest first (for
+    an ``ACK`` reply)."""
     from opsbackend.models import OutboundMessage
 
     return list(session.scalars(
         select(Alert)
         .join(OutboundMessage, OutboundMessage.alert_id == Alert.id)
-        .where(OutboundMessage.to_phone == phone, Alert.status == "open")
+        .where(OutboundMessage.to_phone == phone, Alert.status == "open",
+               scope.where(Alert.site_id))
         .order_by(Alert.raised_at.desc())
         .distinct()
     ))
@@ -215,6 +265,8 @@ def alert_values(session: Session, alert: Alert, language: str = "en") -> dict:
                   if report else "-"),
         "since": _since(alert, report, site.timezone, language),
         "warning": templates.bag_warnings(bag.warnings, language) if bag else "-",
+        "staff_phone": (alert.dedupe_key.split("#")[0].split(":")[2]
+                        if alert.kind == "staff_opted_out" else "-"),
     }
 
 

@@ -7,14 +7,15 @@ targets are messaged again every ``after_minutes`` until someone acts.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from opsbackend.domain.errors import Invalid, NotFound
 from opsbackend.domain.records import require_reference
 from opsbackend.domain.scope import Scope
-from opsbackend.models import EscalationStep, Site
+from opsbackend.models import AcknowledgementPause, EscalationStep, Site
 from opsbackend.models.alert import ALERT_KINDS
 
 
@@ -39,6 +40,8 @@ OWN_LADDERS = {
     "scheduler_down": (Rung(0, 0, ("on_call",)), Rung(1, 10, ("on_call", "dispatcher"))),
 }
 MIN_REPEAT_MINUTES = 5
+# How long an acknowledgement pauses the ladder where no site or kind set its own.
+DEFAULT_ACKNOWLEDGEMENT_PAUSE_MINUTES = 30
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,50 @@ def set_ladder(
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def _is(column, value):
+    return column.is_(None) if value is None else column == value
+
+
+def acknowledgement_pause(session: Session, site_id: int | None, alert_kind: str) -> timedelta:
+    """The pause in force: the site's for the kind, the site's, the default for the kind,
+    the default row, else ``DEFAULT_ACKNOWLEDGEMENT_PAUSE_MINUTES``."""
+    rows = {(row.site_id, row.alert_kind): row.minutes for row in session.scalars(
+        select(AcknowledgementPause).where(
+            or_(AcknowledgementPause.site_id == site_id, AcknowledgementPause.site_id.is_(None)),
+            or_(AcknowledgementPause.alert_kind == alert_kind,
+                AcknowledgementPause.alert_kind.is_(None))))}
+    for key in ((site_id, alert_kind), (site_id, None), (None, alert_kind), (None, None)):
+        if key in rows:
+            return timedelta(minutes=rows[key])
+    return timedelta(minutes=DEFAULT_ACKNOWLEDGEMENT_PAUSE_MINUTES)
+
+
+def list_acknowledgement_pauses(session: Session, scope: Scope) -> list[AcknowledgementPause]:
+    return list(session.scalars(
+        select(AcknowledgementPause)
+        .where(or_(AcknowledgementPause.site_id.is_(None), scope.where(
+            AcknowledgementPause.site_id)))
+        .order_by(AcknowledgementPause.site_id, AcknowledgementPause.alert_kind)))
+
+
+def set_acknowledgement_pause(session: Session, site_id: int | None, alert_kind: str | None,
+                              minutes: int) -> AcknowledgementPause:
+    """Set (or replace) the pause of a site (or the default) for one kind (or every kind)."""
+    if site_id is not None:
+        require_reference(session, Site, site_id, "site_id")
+    if alert_kind is not None and alert_kind not in ALERT_KINDS:
+        raise Invalid(f"unknown alert kind {alert_kind!r}", field="alert_kind")
+    row = session.scalars(select(AcknowledgementPause).where(
+        _is(AcknowledgementPause.site_id, site_id),
+        _is(AcknowledgementPause.alert_kind, alert_kind)).with_for_update()).first()
+    if row is None:
+        row = AcknowledgementPause(site_id=site_id, alert_kind=alert_kind, minutes=minutes)
+        session.add(row)
+    row.minutes = minutes
+    session.flush()
+    return row
 
 
 def _is(column, value):

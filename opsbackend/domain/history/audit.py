@@ -32,6 +32,12 @@ def list_events(
     return paginate(session, stmt, page, page_size)
 
 
+def act_as(session: Session, actor: str) -> None:
+    """Who the session's changes are by from now on (the audit events' actor): a phone
+    webhook learns it only once it knows who called (``nurse:12 via sms``)."""
+    session.info["actor"] = actor[:120]
+
+
 def record_event(
     session: Session, clock, *, action: str, table_name: str, record_id: str = "",
     details: dict | None = None,

@@ -59,6 +59,10 @@ def change_bag(
             f"course {course_id} is {course.status}; bags are changed on an active course only",
             field="status", reason="course_not_active", status=course.status,
         )
+    if no_flush_confirmed is not True:
+        # Flushing the line at a change has caused overdoses: no change without the word.
+        raise Invalid("confirm the line was not flushed (no_flush_confirmed: true)",
+                      field="no_flush_confirmed", reason="no_flush_unconfirmed")
     old = hanging_bag(session, course)
     at = checked_time(clock, changed_at, rules, "changed_at", not_before=old.hung_at)
     capacity = volume_ml if volume_ml is not None else course.bag_volume_ml

@@ -25,14 +25,29 @@ def start_course(
     session: Session, clock: Clock, course_id: int, at: datetime | None = None,
     rules: TimelineRules = DEFAULT_RULES, *, volume_ml: float | None = None, nurse_id=None,
 ) -> Course:
-    """The pump is connected: bag 1 hangs from the start time."""
+    """The pump is connected: bag 1 hangs from the start time. Refused while the patient
+    has another course running (or paused): one pump, one course at a time."""
     course = _transition(session, course_id, ("scheduled",), "active")
+    _only_course_running(session, course)
     at = checked_time(clock, at, rules, "at")
     course.started_at = at
     hang_bag(session, course, sequence=1, at=at, volume_ml=volume_ml, nurse_id=nurse_id)
     _event(session, course, "started", at)
     visit_schedule.sync_course_visits(session, clock, course, rules)
     return course
+
+
+def _only_course_running(session: Session, course: Course) -> None:
+    # The patient's row is locked, so two courses started at once are checked in turn.
+    session.scalars(select(Patient.id).where(Patient.id == course.patient_id)
+                    .with_for_update()).first()
+    other = session.scalars(select(Course).where(
+        Course.patient_id == course.patient_id, Course.id != course.id,
+        Course.status.in_(("active", "paused"))).order_by(Course.id)).first()
+    if other is not None:
+        raise Conflict(f"the patient's course {other.id} is {other.status}; end it before "
+                       f"starting course {course.id}", field="status",
+                       reason="another_course_running", course=other.id)
 
 
 def pause_course(

@@ -131,7 +131,10 @@ def complete_bag_change_visit(session: Session, course: Course, bag: Bag, at: da
     visit = session.scalars(
         select(Visit).where(Visit.dedupe_key == f"bag_change:{course.id}:{bag.sequence}")
     ).first()
-    if visit is not None and visit.status != "completed":
+    if visit is not None and visit.status == "on_site":
+        visit.bag_id = bag.id  # the nurse is still there: the visit ends when they leave
+        session.flush()
+    elif visit is not None and visit.status != "completed":
         visit.status = "completed"
         visit.completed_at = at
         visit.bag_id = bag.id
@@ -170,9 +173,11 @@ def _sync(session, clock, state: CourseState, rules, skill_rules) -> None:
         skills = required_skills(skill_rules, state.patient, plan.kind, now.date())
         _upsert(session, existing.get(key), state.course, plan, skills, rules, now)
     for key, visit in existing.items():
+        # A dispatcher's extra visit stays; so does one a nurse is at (a bag changed at
+        # it is no longer planned, and the visit ends when the nurse leaves).
         if key not in planned and visit.kind in GENERATED_KINDS and (
-            visit.status in OPEN_VISIT_STATUSES
-        ) and key.split(":")[0] in GENERATED_KINDS:  # a dispatcher's extra visit stays
+            visit.status in OPEN_VISIT_STATUSES and visit.status != "on_site"
+        ) and key.split(":")[0] in GENERATED_KINDS:
             visit.status = "cancelled"
             visit_event(session, "visit.cancelled", visit)
             if visit.unit_id is not None:  # a planned visit the family was counting on

@@ -217,10 +217,15 @@ def record_status_callback(
 
 def set_opt_out(session: Session, clock: Clock, phone: str, opted_out: bool) -> int:
     """STOP / START for every contact on this phone; queued messages to it are suppressed.
+    A staff phone (a nurse's, a dispatch or on-call line) that stopped raises an alert to
+    its site's dispatch (``opt_outs``).
 
     Carriers block every message to a number that replied STOP, safety ones too:
     those are suppressed as well and the people on the alert's ladder still get theirs.
     """
+    from opsbackend.domain.phone import opt_outs  # it raises alerts, which use the outbox
+
+    opt_outs.record(session, clock, phone, opted_out)
     contacts = session.scalars(select(Contact).where(Contact.phone == phone)).all()
     for contact in contacts:
         if contact.opted_out != opted_out:

@@ -53,6 +53,12 @@ TEMPLATES = {
         "es": "LLAMAR {alert_ref}: la familia de {study_code} pidió una llamada {since} y nadie "
               "ha llamado aún. Responda ACK cuando alguien llame.",
     },
+    "alert.staff_opted_out": {
+        "en": "ALERT {alert_ref}: {staff_phone} texted STOP; our SMS, alerts included, cannot "
+              "reach it until it texts START. Call them; reply ACK when handled.",
+        "es": "ALERTA {alert_ref}: {staff_phone} envió STOP; nuestros SMS, alertas incluidas, "
+              "no le llegan hasta que envíe START. Llámele; responda ACK cuando se encargue.",
+    },
     "alert.delivery_failed": {
         "en": "SMS FAILED {alert_ref}: a message about {study_code} could not be delivered. "
               "Reach them another way (see the messages list); reply ACK when handled.",
@@ -204,6 +210,16 @@ NURSE_REPLIES = {
         "en": "You will get no more messages. Reply START to receive them again.",
         "es": "No recibirá más mensajes. Responda START para recibirlos de nuevo.",
     },
+    "staff.stopped": {
+        "en": "You will get no more SMS from us, safety alerts included. Your site's dispatch "
+              "has been told. Reply START to receive them again.",
+        "es": "No recibirá más SMS nuestros, tampoco alertas de seguridad. Se avisó a "
+              "despacho de su sitio. Responda START para recibirlos de nuevo.",
+    },
+    "staff.started": {
+        "en": "You will receive our SMS and safety alerts again.",
+        "es": "Volverá a recibir nuestros SMS y alertas de seguridad.",
+    },
     "family.started": {
         "en": "You will receive home infusion messages again. Reply STOP to opt out.",
         "es": "Volverá a recibir mensajes de infusión en casa. Responda STOP para no recibir más.",
@@ -220,8 +236,10 @@ TEMPLATES.update(NURSE_REPLIES)
 USAGE = {
     None: {"en": "HELP for the list of commands.", "es": "AYUDA para ver los comandos."},
     "arrived": {"en": "ARRIVED V123.", "es": "LLEGUE V123."},
-    "changed": {"en": "CHANGED V123 250 LOT A1234 (new bag mL, lot optional).",
-                "es": "CAMBIO V123 250 LOTE A1234 (mL, lote opcional)."},
+    "changed": {"en": "CHANGED V123 250 LOT A1234 NOFLUSH (new bag mL, lot optional; "
+                      "NOFLUSH: the line was not flushed).",
+                "es": "CAMBIO V123 250 LOTE A1234 SINLAVAR (mL, lote opcional; SINLAVAR: no "
+                      "se lavó la vía)."},
     "pump": {"en": "PUMP V123 RUNNING, PUMP V123 PAUSED or PUMP V123 ALARM OCCLUSION 80%.",
              "es": "BOMBA V123 FUNCIONANDO, BOMBA V123 PAUSADA o BOMBA V123 ALARMA OCLUSION 80%."},
     "done": {"en": "DONE V123.", "es": "LISTO V123."},
@@ -252,14 +270,23 @@ REFUSALS = {
     "several_visits": {"en": "{count} visits now ({codes}); add the code",
                        "es": "{count} visitas ahora ({codes}); agregue el código"},
     "visit_not_found": {"en": "there is no visit V{visit}", "es": "no existe la visita V{visit}"},
-    "visit_other_unit": {"en": "V{visit} is assigned to another unit",
-                         "es": "V{visit} está asignada a otra unidad"},
+    "visit_other_unit": {"en": "V{visit} is assigned to another unit; to check in anyway "
+                               "(reported to dispatch) add OVERRIDE",
+                         "es": "V{visit} está asignada a otra unidad; para registrarse de "
+                               "todos modos (se informa a despacho) agregue FORZAR"},
+    "not_arrived": {"en": "nobody arrived at V{visit}; send ARRIVED V{visit} first",
+                    "es": "nadie llegó a V{visit}; envíe LLEGUE V{visit} primero"},
+    "no_visit_arrived": {"en": "no visit you arrived at and have not left; add the code",
+                         "es": "no hay una visita a la que llegó y no salió; agregue el código"},
     "visit_closed": {"en": "V{visit} is {status}", "es": "V{visit} está {status}"},
     "visit_transition": {"en": "V{visit} is {status}; it cannot become {to}",
                          "es": "V{visit} está {status}; no puede pasar a {to}"},
     "no_infusion_course": {"en": "V{visit} has no infusion course",
                            "es": "V{visit} no tiene una infusión en curso"},
     "course_not_active": {"en": "the infusion is {status}", "es": "la infusión está {status}"},
+    "no_flush_unconfirmed": {
+        "en": "confirm you did not flush the line: CHANGED V{visit} NOFLUSH",
+        "es": "confirme que no lavó la vía: CAMBIO V{visit} SINLAVAR"},
 }
 # Status words in a refusal ("visita" is feminine; "infusión" too).
 STATUS_WORDS = {

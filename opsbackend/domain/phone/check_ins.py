@@ -14,13 +14,13 @@ from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.domain.dispatch import visits
-from opsbackend.domain.errors import Conflict, NotFound
+from opsbackend.domain.errors import Conflict, Invalid, NotFound
 from opsbackend.domain.infusion import bags, pump_reports
 from opsbackend.domain.infusion.bag_record import BagLabel
 from opsbackend.domain.interop.webhook_events import visit_event
 from opsbackend.domain.phone import evv
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
-from opsbackend.models import CheckIn, Course, Home, Nurse, Unit, Visit
+from opsbackend.models import CheckIn, Course, Home, Nurse, Patient, Unit, Visit
 
 # A visit counts as "current" for a nurse from this long before its window to this long after.
 CURRENT_MARGIN = timedelta(hours=12)
@@ -38,6 +38,8 @@ class Caller:
     inbound_message_id: int | None = None
     lat: float | None = None
     lon: float | None = None
+    # The nurse said OVERRIDE to check in at another unit's visit (an EVV exception).
+    override: bool = False
 
 
 class NoCurrentVisit(Conflict):
@@ -50,6 +52,15 @@ class SeveralCurrentVisits(Conflict):
         super().__init__(f"several current visits: {codes}", field="visit",
                          reason="several_visits", count=len(visits), codes=codes)
         self.visits = visits
+
+
+def nurse_sites(session: Session, nurse: Nurse) -> frozenset[int]:
+    """The sites a nurse works for: the nurse record's and the unit's they are on."""
+    sites = {nurse.site_id} if nurse.site_id is not None else set()
+    if nurse.unit_id is not None:  # session.get: the SMS check-in reads the unit anyway
+        unit = session.get(Unit, nurse.unit_id)
+        sites.add(unit.site_id if unit is not None else None)
+    return frozenset(site for site in sites if site is not None)
 
 
 def current_visits(session: Session, clock: Clock, nurse: Nurse) -> list[Visit]:
@@ -67,26 +78,67 @@ def current_visits(session: Session, clock: Clock, nurse: Nurse) -> list[Visit]:
     ))
 
 
-def resolve_visit(session: Session, clock: Clock, nurse: Nurse, visit_id: int | None) -> Visit:
-    """The visit a check-in is about: the one named, or the nurse's only current one."""
+def resolve_visit(session: Session, clock: Clock, nurse: Nurse, visit_id: int | None, *,
+                  override: bool = False) -> Visit:
+    """The visit a check-in is about: the one named, else the one the nurse is at (arrived,
+    not left), else the nurse's only current one. A named visit must be of the nurse's
+    sites; one assigned to another unit needs ``override`` (an EVV exception follows)
+    unless the nurse already arrived there."""
     if visit_id is None:
-        found = current_visits(session, clock, nurse)
+        here = visits_at(session, nurse)
+        if len(here) == 1:
+            return here[0]
+        found = here or current_visits(session, clock, nurse)
         if not found:
             raise NoCurrentVisit("no current visit", field="visit", reason="no_current_visit")
         if len(found) > 1:
             raise SeveralCurrentVisits(found)
         return found[0]
     visit = session.get(Visit, visit_id)
-    if visit is None:
+    if visit is None or not _of_nurse_sites(session, nurse, visit):
         raise NotFound(f"there is no visit V{visit_id}", field="visit",
                        reason="visit_not_found", visit=visit_id)
-    if visit.unit_id is not None and visit.unit_id != nurse.unit_id:
+    if visit.unit_id is not None and visit.unit_id != nurse.unit_id and not override \
+            and visit not in visits_at(session, nurse):
         raise Conflict(f"V{visit_id} is assigned to another unit", field="visit",
                        reason="visit_other_unit", visit=visit_id)
     if visit.status not in ACTIVE_VISIT_STATUSES:
         raise Conflict(f"V{visit_id} is {visit.status}", field="visit",
                        reason="visit_closed", visit=visit_id, status=visit.status)
     return visit
+
+
+def visits_at(session: Session, nurse: Nurse) -> list[Visit]:
+    """The visits the nurse arrived at and has not left (still on site), oldest first."""
+    arrived = select(CheckIn.visit_id).where(CheckIn.nurse_id == nurse.id,
+                                             CheckIn.kind == "arrived")
+    return list(session.scalars(
+        select(Visit).where(Visit.status == "on_site", Visit.id.in_(arrived))
+        .order_by(Visit.window_start, Visit.id)))
+
+
+def leaving_visit(session: Session, clock: Clock, nurse: Nurse, visit_id: int | None) -> Visit:
+    """The visit a ``DONE`` closes: the one named, or the one the nurse arrived at and has
+    not left; never a visit nobody arrived at."""
+    if visit_id is not None:
+        visit = resolve_visit(session, clock, nurse, visit_id)
+        if visit.status != "on_site":
+            raise Conflict(f"nobody arrived at V{visit.id}", field="visit",
+                           reason="not_arrived", visit=visit.id)
+        return visit
+    here = visits_at(session, nurse)
+    if not here:
+        raise NoCurrentVisit("no visit you arrived at", field="visit",
+                             reason="no_visit_arrived")
+    if len(here) > 1:
+        raise SeveralCurrentVisits(here)
+    return here[0]
+
+
+def _of_nurse_sites(session: Session, nurse: Nurse, visit: Visit) -> bool:
+    """A nurse checks in only at visits of the sites they work for."""
+    site_id = session.scalar(select(Patient.site_id).where(Patient.id == visit.patient_id))
+    return site_id in nurse_sites(session, nurse)
 
 
 def arrive(session, clock, nurse, visit, caller: Caller) -> CheckIn:
@@ -103,6 +155,9 @@ def change_bag(
     if visit.course_id is None:
         raise Conflict(f"V{visit.id} has no infusion course", field="visit",
                        reason="no_infusion_course", visit=visit.id)
+    if no_flush is not True:
+        raise Invalid(f"V{visit.id}: confirm the line was not flushed",
+                      field="no_flush_confirmed", reason="no_flush_unconfirmed", visit=visit.id)
     change = bags.change_bag(
         session, clock, visit.course_id, nurse_id=nurse.id, volume_ml=volume_ml,
         no_flush_confirmed=no_flush, rules=rules, label=label, unit_id=visit.unit_id,
@@ -151,7 +206,7 @@ def _record(session, clock, nurse, visit, kind, caller: Caller, details=None) ->
         caller_matched_home=where.method == "home_landline",
         nurse_on_assigned_unit=visit.unit_id is not None and visit.unit_id == nurse.unit_id,
         lat=where.lat, lon=where.lon, inbound_message_id=caller.inbound_message_id,
-        details=details or {},
+        details=(details or {}) | ({"override": True} if caller.override else {}),
     )
     session.add(check_in)  # inserted at the next flush, with whatever else the caller adds
     evv.verify(session, check_in, visit)  # an arrival or departure that did not verify

@@ -66,8 +66,12 @@ def problems(check_in: CheckIn, visit: Visit) -> list[tuple[str, str]]:
                                         f"{visit.window_start.isoformat()} to "
                                         f"{visit.window_end.isoformat()}"))
     if not check_in.nurse_on_assigned_unit:
-        found.append(("not_assigned_unit", "the nurse is not on the visit's unit"
-                      if visit.unit_id else "the visit had no unit"))
+        if (check_in.details or {}).get("override"):
+            detail = "checked in with OVERRIDE at another unit's visit"
+        else:
+            detail = ("the nurse is not on the visit's unit" if visit.unit_id
+                      else "the visit had no unit")
+        found.append(("not_assigned_unit", detail))
     if check_in.location_method == "none":
         found.append(("no_location", "no home landline, GPS or unit position near the home"))
     return found

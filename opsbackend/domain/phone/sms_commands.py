@@ -1,8 +1,10 @@
 """The nurses' and families' SMS grammar: short, forgiving, case-insensitive, English or Spanish.
 
     ARRIVED [V123]            LLEGUE [V123]
-    CHANGED [V123] [250]      CAMBIO [V123] [250]        (volume of the new bag in mL)
+    CHANGED [V123] [250] NOFLUSH  CAMBIO [V123] [250] SINLAVAR  (new bag mL; NOFLUSH: the
+                                                         line was not flushed, required)
     CHANGED V12 240 LOT A1234 CAMBIO V12 240 LOTE A1234  (the new bag's lot, optional)
+    ARRIVED V12 OVERRIDE      LLEGUE V12 FORZAR          (another unit's visit; reported)
     PUMP [V123] RUNNING|PAUSED|STOPPED|ALARM <type> [80%]
     DONE [V123]               LISTO [V123]
     ACK [A12]  / OK           (an alert is being handled)
@@ -13,7 +15,7 @@ Parsing is pure: it knows nothing of who sent the text.
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 VERBS = {
     "ARRIVED": "arrived", "ARRIVE": "arrived", "HERE": "arrived", "LLEGUE": "arrived",
@@ -51,6 +53,7 @@ ALERT_CODE = re.compile(r"^A(\d{1,9})$")
 VOLUME = re.compile(r"^(\d{1,4}(?:[.,]\d{1,2})?)(ML)?$")
 PERCENT = re.compile(r"^(\d{1,3})%$")
 LOT_WORDS = ("LOT", "LOTE")
+OVERRIDE = ("OVERRIDE", "FORZAR")
 LOT = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,39}$")
 MAX_LENGTH = 1600
 
@@ -66,6 +69,8 @@ class Command:
     battery_pct: int | None = None
     no_flush: bool = False
     lot: str | None = None
+    # OVERRIDE / FORZAR: check in at another unit's assigned visit (an EVV exception).
+    override: bool = False
 
 
 class NotUnderstood(ValueError):
@@ -87,13 +92,14 @@ def parse(body: str) -> Command:
         raise NotUnderstood("unknown_command", detail=tokens[0][:20])
     rest = tokens[1:]
     visit_id = _take(rest, VISIT_CODE)
+    override = verb in ("arrived", "changed", "pump", "done") and _take_word(rest, OVERRIDE)
     if verb in ("arrived", "done"):
         _nothing_left(rest, verb)
-        return Command(verb, visit_id=visit_id)
+        return Command(verb, visit_id=visit_id, override=override)
     if verb == "changed":
-        return _changed(rest, visit_id)
+        return replace(_changed(rest, visit_id), override=override)
     if verb == "pump":
-        return _pump(rest, visit_id)
+        return replace(_pump(rest, visit_id), override=override)
     if verb == "ack":
         alert_id = _take(rest, ALERT_CODE)
         _nothing_left(rest, verb)
@@ -166,6 +172,15 @@ def _tokens(body: str) -> list[str]:
     text = re.sub(r"\bSIN LAVAR\b", "SINLAVAR", text)
     # Punctuation separates words, except a decimal point or comma inside a number.
     return [t for t in re.split(r"\s+|(?<!\d)[,;:.!?]+|[,;:.!?]+(?!\d)", text) if t]
+
+
+def _take_word(tokens: list[str], words: tuple[str, ...]) -> bool:
+    found = False
+    for word in words:
+        while word in tokens:
+            tokens.remove(word)
+            found = True
+    return found
 
 
 def _take(tokens: list[str], pattern: re.Pattern) -> int | None:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from opsbackend.clock import Clock
 from opsbackend.domain.alerting import alerts
 from opsbackend.domain.errors import DomainError
+from opsbackend.domain.history.audit import act_as
 from opsbackend.domain.infusion.bag_record import BagLabel
 from opsbackend.domain.infusion.course_lifecycle import hanging_bag
 from opsbackend.domain.messaging import callbacks, outbox, templates
@@ -21,6 +22,7 @@ from opsbackend.domain.phone import check_ins, sms_commands
 from opsbackend.domain.phone.check_ins import Caller, NoCurrentVisit, SeveralCurrentVisits
 from opsbackend.domain.registry import nurses
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
+from opsbackend.domain.scope import Scope
 from opsbackend.models import (
     Bag,
     Contact,
@@ -53,14 +55,38 @@ def handle_sms(
     phone = inbound.from_phone
     nurse = nurses.active_by_phone(session, phone)
     if nurse is not None:
+        act_as(session, f"nurse:{nurse.id} via sms")
         return replace(_from_nurse(session, clock, nurse, inbound, rules), nurse_id=nurse.id)
     if _is_staff_line(session, phone):
+        act_as(session, f"phone:{phone} via sms")
         return _from_staff_line(session, clock, inbound)
     contacts = session.scalars(select(Contact).where(Contact.phone == phone)).all()
     if contacts:
+        act_as(session, f"contact:{contacts[0].id} via sms")
         return replace(_from_family(session, clock, contacts, inbound),
                        contact_id=contacts[0].id)
+    verb = _verb(inbound.body)
+    if verb in ("stop", "start"):  # recorded whoever it is from: Twilio blocks them anyway
+        outbox.set_opt_out(session, clock, phone, verb == "stop")
+        return Reply(templates.render(f"family.{'stopped' if verb == 'stop' else 'started'}",
+                                      "en"), "opt_out" if verb == "stop" else "opt_in")
     return Reply(templates.render("unknown_sender", "en"), "unknown_sender")
+
+
+def _verb(body: str) -> str | None:
+    try:
+        return sms_commands.parse(body).verb
+    except sms_commands.NotUnderstood:
+        return None
+
+
+def _staff_stop_or_start(session, clock, phone: str, verb: str, language: str) -> Reply:
+    """A staff phone's STOP cuts it off from alerts (Twilio blocks them): its site's
+    dispatch is alerted, and the reply says so. START lifts it."""
+    stopping = verb == "stop"
+    outbox.set_opt_out(session, clock, phone, stopping)
+    return Reply(templates.render("staff.stopped" if stopping else "staff.started", language),
+                 "opt_out" if stopping else "opt_in")
 
 
 def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
@@ -71,14 +97,22 @@ def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
         return _not_understood(exc, language)
     if command.verb == "help":
         return Reply(templates.render("nurse.help", language), "help")
+    if command.verb in ("stop", "start"):
+        return _staff_stop_or_start(session, clock, inbound.from_phone, command.verb, language)
     if command.verb == "ack":
         return _acknowledge(session, clock, inbound.from_phone, command, language,
-                            f"nurse:{nurse.id}:{nurse.name}")
+                            Scope(role="nurse", site_ids=check_ins.nurse_sites(session, nurse),
+                                  nurse_id=nurse.id))
     if command.verb not in CHECK_IN_VERBS:
         return Reply(templates.render("nurse.help", language), "help")
-    caller = Caller(channel="sms", phone=inbound.from_phone, inbound_message_id=inbound.id)
+    caller = Caller(channel="sms", phone=inbound.from_phone, inbound_message_id=inbound.id,
+                    override=command.override)
     try:
-        visit = check_ins.resolve_visit(session, clock, nurse, command.visit_id)
+        if command.verb == "done":
+            visit = check_ins.leaving_visit(session, clock, nurse, command.visit_id)
+        else:
+            visit = check_ins.resolve_visit(session, clock, nurse, command.visit_id,
+                                            override=command.override)
         text = _check_in(session, clock, nurse, visit, caller, command, language, rules)
     except (SeveralCurrentVisits, NoCurrentVisit) as exc:  # the code would settle it
         return _refused(templates.refusal(exc, language), command.verb, language)
@@ -124,13 +158,16 @@ def _check_in(session, clock, nurse, visit, caller, command, language, rules) ->
     return templates.render("nurse.done", language, **values)
 
 
-def _acknowledge(session, clock, phone, command, language, who) -> Reply:
-    candidates = alerts.open_alerts_messaged_to(session, phone)
+def _acknowledge(session, clock, phone, command, language, scope: Scope) -> Reply:
+    """The newest open alert messaged to this phone (or the one named), of the sites the
+    sender works for: an SMS forwarded to another site's nurse acknowledges nothing."""
+    candidates = alerts.open_alerts_messaged_to(session, phone, scope)
     if command.alert_id is not None:
         candidates = [a for a in candidates if a.id == command.alert_id]
     if not candidates:
         return Reply(templates.render("ack.none", language), "ack:none")
-    alert = alerts.acknowledge(session, clock, candidates[0].id, who)
+    alert = alerts.acknowledge(session, clock, candidates[0].id,
+                               session.info.get("actor", "sms"), scope)
     return Reply(templates.render("alert.acknowledged", language, alert_ref=f"A{alert.id}"),
                  "ack")
 
@@ -140,11 +177,14 @@ def _from_staff_line(session, clock, inbound) -> Reply:
         command = sms_commands.parse(inbound.body)
     except sms_commands.NotUnderstood:
         command = None
+    if command is not None and command.verb in ("stop", "start"):
+        return _staff_stop_or_start(session, clock, inbound.from_phone, command.verb, "en")
     if command is None or command.verb != "ack":
         return Reply(templates.render("nurse.not_understood", "en", problem="only ACK is read "
                                       "from this line", usage="ACK or ACK A12."), "staff:other")
     return _acknowledge(session, clock, inbound.from_phone, command, "en",
-                        f"phone:{inbound.from_phone}")
+                        Scope(role="dispatcher", site_ids=_sites_of_line(session,
+                                                                         inbound.from_phone)))
 
 
 def _from_family(session, clock, contacts: list[Contact], inbound) -> Reply:
@@ -191,6 +231,11 @@ def _confirm_visit(session, clock, contact, patient, site) -> Reply:
         day=templates.local_day(visit.window_start, zone, contact.language),
         start=templates.local_clock(visit.window_start, zone, contact.language),
         end=templates.local_clock(visit.window_end, zone, contact.language)), "confirm")
+
+
+def _sites_of_line(session, phone: str) -> frozenset[int]:
+    return frozenset(session.scalars(
+        select(Site.id).where(or_(Site.dispatch_phone == phone, Site.on_call_phone == phone))))
 
 
 def _is_staff_line(session, phone: str) -> bool:
