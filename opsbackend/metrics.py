@@ -18,6 +18,7 @@ created, from the environment; so nothing here is created before the first use
 import hmac
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -42,8 +43,18 @@ class _Metrics:
     leading: object
 
 
-@cache
+# functools.cache lets two threads run the first call together; the second registration
+# of a metric name raises (a 500 for one of a worker's first concurrent requests).
+_first_use = threading.Lock()
+
+
 def _metrics() -> _Metrics:
+    with _first_use:
+        return _create_metrics()
+
+
+@cache
+def _create_metrics() -> _Metrics:
     from prometheus_client import Counter, Gauge, Histogram
 
     if os.environ.get(MULTIPROC_ENV):  # set by hand for a process other than serve
@@ -119,7 +130,7 @@ def use_multiprocess_dir(path: str | None = None) -> str:
     """For gunicorn: every process writes its metrics under one directory, emptied now
     (files of a previous run's dead workers would be summed in). Call it before any
     metric is used in this process."""
-    if _metrics.cache_info().currsize:
+    if _create_metrics.cache_info().currsize:
         raise RuntimeError("metrics were used before the multiprocess directory was set")
     directory = Path(path or os.environ.get(MULTIPROC_ENV) or _default_directory())
     if directory.exists():
