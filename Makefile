@@ -13,7 +13,10 @@ INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.installed-dev
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean chromium
+
+# The board's browser tests drive Debian's Chromium (Playwright downloads no browser here).
+CHROMIUM := /usr/bin/chromium
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "opsbackend needs Python 3.11 or newer on PATH"; exit 1; }
@@ -46,7 +49,7 @@ run: $(INSTALLED)
 
 ## make test: ruff, then the suite on SQLite, then on PostgreSQL when reachable
 ## (REQUIRE_POSTGRES=1 makes an unreachable PostgreSQL a failure).
-test: $(DEV_INSTALLED) lint
+test: $(DEV_INSTALLED) lint chromium
 	$(BIN)/pytest --db sqlite
 	@if $(BIN)/python -m tests.databases; then \
 		$(BIN)/pytest --db postgres; \
@@ -55,6 +58,21 @@ test: $(DEV_INSTALLED) lint
 		exit 1; \
 	else \
 		echo "PostgreSQL not reachable: the PostgreSQL run was skipped (set REQUIRE_POSTGRES=1 to fail instead)"; \
+	fi
+
+## make chromium: install Debian's chromium when it is missing and we are root; otherwise
+## the browser tests skip themselves and say how to install it.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "installing chromium for the browser tests (apt-get; log: var/apt-chromium.log)"; \
+			mkdir -p var; \
+			{ apt-get install -y --no-install-recommends chromium \
+			  || { apt-get update && apt-get install -y --no-install-recommends chromium; }; } \
+			  > var/apt-chromium.log 2>&1 || { cat var/apt-chromium.log; exit 1; }; \
+		else \
+			echo "$(CHROMIUM) is missing: the browser tests will be skipped (as root: apt-get install chromium)"; \
+		fi; \
 	fi
 
 ## make lint: ruff; the compose file against the Compose Specification's JSON schema (shipped

@@ -17,6 +17,7 @@ from opsbackend.models.plan import DayPlan
 from opsbackend.models.planning import PlanningScenario, PlanningScenarioSite
 from opsbackend.models.site import Site
 from opsbackend.models.unit import Unit, UnitShift, UnitShiftException
+from opsbackend.models.user import UserAccount, UserAccountSite
 from opsbackend.models.visit import CheckIn, SkillRule, Visit
 from opsbackend.models.webhook import WebhookDelivery, WebhookSubscription
 
@@ -54,6 +55,8 @@ __all__ = [
     "Unit",
     "UnitShift",
     "UnitShiftException",
+    "UserAccount",
+    "UserAccountSite",
     "Visit",
     "WebhookDelivery",
     "WebhookSubscription",
