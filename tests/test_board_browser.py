@@ -131,3 +131,16 @@ def test_signing_out_returns_to_the_sign_in_form(page, scenario):
     page.get_by_role("heading", name="Sign in").wait_for()
     page.goto("/board")
     assert "/board/sign-in" in page.url
+
+
+def test_the_dispatcher_moves_a_visit_from_its_panel(page, scenario):
+    sign_in(page)
+    page.locator("table.bags tr", has_text="W-SOON").get_by_role("link",
+                                                                 name="Suggestions").click()
+
+    page.get_by_label("New window start").fill("2026-03-02T08:00")
+    page.get_by_label("New window end").fill("2026-03-02T09:30")
+    page.locator("#move-reason").select_option("family_request")
+    page.get_by_role("button", name="Move V").click()
+
+    page.get_by_text("moved.").wait_for()

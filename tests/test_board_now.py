@@ -115,3 +115,74 @@ def test_resolving_needs_a_reason_code(app, database, factory, clock):
         resolved = session.get(Alert, alert_id)
         assert resolved.resolution == "false_alarm: ok"
         assert resolved.resolved_by == "user:1:dana@example.org"
+
+
+def test_moving_a_visit_reads_the_window_in_the_sites_local_time(
+        app, database, factory, clock):
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+    visit = open_visit(database, found["soon_course"])
+
+    response = post(client, f"/board/visits/{visit.id}/move", window_start="2026-03-02T08:00",
+                    window_end="2026-03-02T09:30", reason_code="family_request")
+
+    assert f"V{visit.id} moved." in response.get_data(as_text=True)
+    with database.new_session() as session:
+        moved = session.get(Visit, visit.id)
+        # 08:00 in Los Angeles in winter is 16:00 UTC.
+        assert (moved.window_start.hour, moved.window_end.hour) == (16, 17)
+        assert moved.reason_code == "family_request"
+
+
+def test_a_move_without_a_reason_changes_nothing(app, database, factory, clock):
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+    visit = open_visit(database, found["soon_course"])
+
+    response = post(client, f"/board/visits/{visit.id}/move", window_start="2026-03-02T08:00",
+                    window_end="2026-03-02T09:30")
+
+    assert "not moved: choose a reason" in response.get_data(as_text=True)
+    assert open_visit(database, found["soon_course"]).window_start == visit.window_start
+
+
+def test_cancelling_and_adding_a_visit_from_the_board(app, database, factory, clock):
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+    visit = open_visit(database, found["soon_course"])
+
+    added = post(client, f"/board/visits/{visit.id}/extra", kind="pump_check",
+                 window_start="2026-03-02T11:00", window_end="2026-03-02T12:00")
+    cancelled = post(client, f"/board/visits/{visit.id}/cancel", reason_code="duplicate")
+
+    assert "New pump check visit created for W-SOON." in added.get_data(as_text=True)
+    assert f"V{visit.id} cancelled." in cancelled.get_data(as_text=True)
+    with database.new_session() as session:
+        assert session.get(Visit, visit.id).status == "cancelled"
+        assert session.scalars(select(Visit).where(Visit.kind == "pump_check")).one()
+
+
+def test_callbacks_and_evv_exceptions_are_closed_from_the_board(app, database, factory,
+                                                                clock):
+    from opsbackend.domain.messaging import callbacks
+    from opsbackend.domain.phone import evv
+    from opsbackend.models import CallbackRequest, Contact, EvvException, Patient
+
+    found = board_scenario(factory, database, clock)
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient).where(Patient.study_code == "W-SOON")).one()
+        contact = session.scalars(select(Contact).where(Contact.patient_id == patient.id)).one()
+        request_id = callbacks.request_callback(session, clock, contact, patient).id
+        exception_id = evv.record_exception(session, site_id=found["site1"].id,
+                                            kind="caller_id_mismatch").id
+    client = signed_in_client(app, database, [found["site1"].id])
+    page = client.get("/board").get_data(as_text=True)
+
+    post(client, f"/board/callbacks/{request_id}/done", outcome="reached", note="all fine")
+    post(client, f"/board/evv-exceptions/{exception_id}/clear",
+         reason_code="verified_by_call_back", note="called the nurse")
+
+    assert "Families waiting for a call" in page and "caller id mismatch" in page
+    with database.new_session() as session:
+        assert session.get(CallbackRequest, request_id).outcome == "reached"
+        assert session.get(EvvException, exception_id).status == "cleared"

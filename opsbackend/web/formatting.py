@@ -1,6 +1,6 @@
 """How the board writes times: in the record's site's zone, and spans in hours and minutes."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -29,3 +29,16 @@ def install(app) -> None:
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["span"] = span
     app.jinja_env.globals["time_left"] = time_left
+    app.jinja_env.filters["local_input"] = local_input
+
+
+def local_input(moment: datetime, zone: str) -> str:
+    """The value of a ``datetime-local`` input: the site's wall-clock time to the minute."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def parse_local(text: str, zone: str) -> datetime:
+    """A ``datetime-local`` value read in the site's zone, as an aware UTC datetime.
+    ValueError when it is not a date and time."""
+    wall = datetime.strptime(text.strip()[:16], "%Y-%m-%dT%H:%M")
+    return wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
