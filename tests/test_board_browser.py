@@ -46,6 +46,9 @@ def served(app):
 @pytest.fixture
 def page(browser, served):
     context = browser.new_context(base_url=served, viewport={"width": 1400, "height": 1000})
+    # Nothing but the app itself is reachable: no CDN, no map tiles.
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        served) else route.abort())
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -144,3 +147,16 @@ def test_the_dispatcher_moves_a_visit_from_its_panel(page, scenario):
     page.get_by_role("button", name="Move V").click()
 
     page.get_by_text("moved.").wait_for()
+
+
+def test_the_map_draws_homes_and_units_with_nothing_outside_reachable(page, scenario):
+    sign_in(page)
+    page.get_by_role("link", name="Map", exact=True).click()
+
+    page.get_by_role("heading", name="Map").wait_for()
+    page.locator(".leaflet-interactive").first.wait_for()
+    assert page.locator(".map-label", has_text="W-OVER").count() == 1
+    assert page.locator(".map-label", has_text="WEST-9").count() == 1
+    assert serious_accessibility_violations(page) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "map.png"), full_page=True)

@@ -24,7 +24,7 @@ class BoardSessionInterface(SecureCookieSessionInterface):
 
 
 def init_web(app: Flask) -> None:
-    from opsbackend.web import board, sign_in  # noqa: F401  (views join the blueprint)
+    from opsbackend.web import board, pages, sign_in  # noqa: F401  (views join the blueprint)
     from opsbackend.web.blueprint import blp
 
     app.config.update(

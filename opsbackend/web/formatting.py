@@ -30,6 +30,8 @@ def install(app) -> None:
     app.jinja_env.filters["span"] = span
     app.jinja_env.globals["time_left"] = time_left
     app.jinja_env.filters["local_input"] = local_input
+    app.jinja_env.filters["local_iso"] = lambda text, zone: local(
+        datetime.fromisoformat(text) if text else None, zone)
 
 
 def local_input(moment: datetime, zone: str) -> str:

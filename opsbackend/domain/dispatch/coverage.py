@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from opsbackend.domain.labels import labels
 from opsbackend.domain.registry.shifts import shift_intervals
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Home, Patient, Site, Unit, UnitShiftException, Visit
 from opsbackend.models.site import REGIONS
 
@@ -47,10 +48,13 @@ class RegionCoverage:
 
 def coverage(
     session: Session, now: datetime, travel, *, max_travel_minutes: int = 90,
-    minutes_per_visit_overhead: int = 30,
+    minutes_per_visit_overhead: int = 30, scope: Scope | None = None,
 ) -> list[RegionCoverage]:
-    """``minutes_per_visit_overhead`` is the travel a visit costs a unit on average."""
-    sites = session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.code)).all()
+    """``minutes_per_visit_overhead`` is the travel a visit costs a unit on average;
+    ``scope``: only these sites (default every site)."""
+    in_scope = (scope or Scope.everything()).where(Site.id)
+    sites = session.scalars(select(Site).where(Site.active.is_(True), in_scope)
+                            .order_by(Site.code)).all()
     until = now + timedelta(days=7)
     report = {s.id: SiteCoverage(s.id, s.code, s.region) for s in sites}
     units = session.scalars(select(Unit).where(Unit.status.in_(COUNTED_UNITS))).all()

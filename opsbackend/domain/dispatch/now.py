@@ -153,3 +153,20 @@ def units_now(session: Session, clock: Clock, scope: Scope) -> list[UnitNow]:
     return [UnitNow(unit, labelled(current.get(unit.id)), labelled(upcoming.get(unit.id)),
                     check_ins.get(unit.id))
             for unit in units]
+
+
+def plan_in_scope(session: Session, scope: Scope, plan_id: int):
+    """The day plan, if it is one of the caller's sites'; else "not found"."""
+    from opsbackend.models import DayPlan
+
+    plan = get_or_404(session, DayPlan, plan_id)
+    if not scope.covers(plan.site_id):
+        raise NotFound(f"Day plan {plan_id} does not exist")
+    return plan
+
+
+def patient_in_scope(session: Session, scope: Scope, patient_id: int) -> Patient:
+    patient = get_or_404(session, Patient, patient_id)
+    if not scope.covers(patient.site_id):
+        raise NotFound(f"Patient {patient_id} does not exist")
+    return patient
