@@ -186,3 +186,26 @@ def test_callbacks_and_evv_exceptions_are_closed_from_the_board(app, database, f
     with database.new_session() as session:
         assert session.get(CallbackRequest, request_id).outcome == "reached"
         assert session.get(EvvException, exception_id).status == "cleared"
+
+
+def test_a_message_that_failed_is_listed_with_what_to_do(app, database, factory, clock):
+    from opsbackend.domain.messaging import delivery_failures, outbox
+    from opsbackend.models import Contact, OutboundMessage, Patient
+
+    found = board_scenario(factory, database, clock)
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient).where(Patient.study_code == "W-SOON")).one()
+        contact = session.scalars(select(Contact).where(Contact.patient_id == patient.id)).one()
+        [message] = outbox.queue_messages(session, clock, [dict(
+            to_phone=contact.phone, contact=contact, template="visit.reminder", language="en",
+            body="reminder", purpose="reminder", dedupe_key="test:failed")])
+        session.get(OutboundMessage, message.id).status = "failed"
+        session.flush()
+        delivery_failures.scan(session, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+
+    page = client.get("/board/now").get_data(as_text=True)
+
+    failed = page.split('id="failed-heading"')[1]
+    assert "family of W-SOON" in failed and "visit.reminder" in failed
+    assert "Reach them another way, then resolve A" in failed

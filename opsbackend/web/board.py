@@ -12,7 +12,7 @@ from opsbackend.domain.alerting import alerts
 from opsbackend.domain.dispatch import assignment, now, visit_changes, visits
 from opsbackend.domain.errors import DomainError, NotFound
 from opsbackend.domain.labels import label_visit
-from opsbackend.domain.messaging import callbacks, message_log
+from opsbackend.domain.messaging import callbacks
 from opsbackend.domain.phone import evv
 from opsbackend.models.callback import CALLBACK_OUTCOMES
 from opsbackend.models.evv import EVV_REASON_CODES
@@ -249,19 +249,16 @@ def _board(visit_id: int | None) -> dict:
 def _now() -> dict:
     session, clock = context.session(), context.clock()
     first = dict(page=1, page_size=FOLLOW_UPS_SHOWN)
-    since = clock.now() - now.HORIZON
+    open_alerts = now.open_alerts(session, g.scope)
     return dict(
         now=clock.now(),
         zones=now.site_zones(session, g.scope),
         bag_changes=now.bag_changes_due(session, clock, g.scope),
-        alerts=now.open_alerts(session, g.scope),
+        alerts=open_alerts,
         units=now.units_now(session, clock, g.scope),
         callbacks=callbacks.list_callbacks(session, g.scope, status="open", **first).items,
         exceptions=evv.list_exceptions(session, g.scope, status="open", **first).items,
-        failed=[row for status in ("failed", "undelivered")
-                for row in message_log.list_messages(
-                    session, g.scope, status=status, since=since, direction="outbound",
-                    **first).items],
+        failed=now.failed_deliveries(session, open_alerts),
         callback_outcomes=CALLBACK_OUTCOMES,
         evv_reasons=EVV_REASON_CODES,
         reasons=RESOLUTION_REASONS,

@@ -7,16 +7,17 @@ fixed number of queries, whatever the number of rows: no query per row.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import lazyload
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.domain.alerting.alerts import OPEN_STATUSES
 from opsbackend.domain.errors import NotFound
-from opsbackend.domain.labels import Labelled, label_by_visit, label_visits, labels
+from opsbackend.domain.labels import Labelled, label_by_visit, label_visits
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.scope import Scope
-from opsbackend.models import Alert, Bag, CheckIn, Course, Patient, Site, Unit, Visit
+from opsbackend.models import Alert, Bag, CheckIn, Course, Home, Patient, Site, Unit, Visit
 
 HORIZON = timedelta(hours=24)
 # A bag change due this soon with no unit on it, or a unit expected after the bag is due,
@@ -24,6 +25,10 @@ HORIZON = timedelta(hours=24)
 AT_RISK_WITHIN = timedelta(hours=4)
 HANGING_COURSE_STATUSES = ("active", "paused")
 LIVE_VISIT_STATUSES = ("unassigned", "assigned", "en_route", "on_site")
+
+
+# A bag change's visit as the board reads it: id, bag_id, status, eta, unit_id, window_start.
+VisitRow = Row
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class DueBagChange:
     city: str | None
     postal_code: str | None
     site_id: int
-    visit: Visit | None
+    visit: "VisitRow | None"
     call_sign: str | None
     state: str  # "overdue", "at_risk" or "on_track"
 
@@ -61,39 +66,45 @@ def bag_changes_due(session: Session, clock: Clock, scope: Scope,
     now = clock.now()
     rows = session.execute(
         select(Bag.id, Bag.sequence, Bag.due_at, Patient.id.label("patient_id"),
-               Patient.site_id)
+               Patient.site_id, Patient.study_code, Home.city, Home.postal_code)
         .join(Course, Course.id == Bag.course_id)
         .join(Patient, Patient.id == Course.patient_id)
+        .outerjoin(Home, Home.patient_id == Patient.id)
         .where(Bag.changed_at.is_(None), Bag.due_at < now + horizon,
                Course.status.in_(HANGING_COURSE_STATUSES), scope.where(Patient.site_id))
         .order_by(Bag.due_at, Bag.id)
     ).all()
     visits = _bag_change_visits(session, [row.id for row in rows])
-    found = labels(session, [(row.patient_id, getattr(visits.get(row.id), "unit_id", None))
-                             for row in rows])
+    unit_ids = {visit.unit_id for visit in visits.values() if visit.unit_id is not None}
+    signs = dict(session.execute(select(Unit.id, Unit.call_sign)
+                                 .where(Unit.id.in_(unit_ids))).all()) if unit_ids else {}
     return [
-        DueBagChange(row.id, row.sequence, row.due_at, row.patient_id, label.study_code,
-                     label.city, label.postal_code, row.site_id, visits.get(row.id),
-                     label.call_sign, _state(now, row.due_at, visits.get(row.id)))
-        for row, label in zip(rows, found, strict=True)
+        DueBagChange(row.id, row.sequence, row.due_at, row.patient_id, row.study_code,
+                     row.city, row.postal_code, row.site_id, visit,
+                     signs.get(visit.unit_id) if visit else None,
+                     _state(now, row.due_at, visit))
+        for row in rows for visit in [visits.get(row.id)]
     ]
 
 
-def _bag_change_visits(session, bag_ids: list[int]) -> dict[int, Visit]:
+def _bag_change_visits(session, bag_ids: list[int]) -> dict[int, "VisitRow"]:
+    """Plain rows, not ORM objects: a refresh reads hundreds of them."""
     if not bag_ids:
         return {}
-    found = session.scalars(
-        select(Visit).where(Visit.bag_id.in_(bag_ids), Visit.kind == "bag_change",
-                            Visit.status.in_(LIVE_VISIT_STATUSES))
+    found = session.execute(
+        select(Visit.id, Visit.bag_id, Visit.status, Visit.eta, Visit.unit_id,
+               Visit.window_start)
+        .where(Visit.bag_id.in_(bag_ids), Visit.kind == "bag_change",
+               Visit.status.in_(LIVE_VISIT_STATUSES))
         .order_by(Visit.window_start)
     ).all()
-    visits: dict[int, Visit] = {}
+    visits: dict[int, VisitRow] = {}
     for visit in found:
         visits.setdefault(visit.bag_id, visit)
     return visits
 
 
-def _state(now: datetime, due_at: datetime, visit: Visit | None) -> str:
+def _state(now: datetime, due_at: datetime, visit: VisitRow | None) -> str:
     if due_at <= now:
         return "overdue"
     if due_at - now <= AT_RISK_WITHIN and (visit is None or visit.unit_id is None):
@@ -112,6 +123,21 @@ def open_alerts(session: Session, scope: Scope) -> list[Labelled]:
     return label_by_visit(session, found)
 
 
+def failed_deliveries(session: Session, open_alerts: list) -> list[tuple]:
+    """(alert, message) for each open ``delivery_failed`` alert among ``open_alerts``: the
+    messages that failed and still need someone to reach that person another way
+    (``delivery_failures`` decides which failures count)."""
+    from opsbackend.models import OutboundMessage
+
+    failed = {int(alert.dedupe_key.rsplit(":", 1)[1]): alert for alert in open_alerts
+              if alert.kind == "delivery_failed"}
+    if not failed:
+        return []
+    messages = session.scalars(select(OutboundMessage)
+                               .where(OutboundMessage.id.in_(failed))).all()
+    return [(failed[message.id], message) for message in messages]
+
+
 def alert_in_scope(session: Session, scope: Scope, alert_id: int) -> Alert:
     """The alert, if it belongs to one of the caller's sites; else "not found"."""
     alert = get_or_404(session, Alert, alert_id)
@@ -123,7 +149,9 @@ def alert_in_scope(session: Session, scope: Scope, alert_id: int) -> Alert:
 def units_now(session: Session, clock: Clock, scope: Scope) -> list[UnitNow]:
     """The caller's units with the visit each is on, its next one and its last check-in."""
     now = clock.now()
-    units = session.scalars(select(Unit).where(scope.where(Unit.site_id))
+    # Not the shifts (selectin by default): the board does not show them.
+    units = session.scalars(select(Unit).options(lazyload(Unit.shifts))
+                            .where(scope.where(Unit.site_id))
                             .order_by(Unit.site_id, Unit.call_sign)).all()
     unit_ids = [unit.id for unit in units]
     if not unit_ids:
