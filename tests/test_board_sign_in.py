@@ -157,3 +157,18 @@ def test_seed_demo_prints_board_sign_ins_that_work(app):
     assert set(demo) == {"dispatcher@example.org", "admin@example.org"}
     for email, password in demo.items():
         assert sign_in(app.test_client(), email, password).status_code == 302, email
+
+
+def test_every_board_page_and_action_sends_a_visitor_who_is_not_signed_in_away(app, client):
+    from tests.test_access_policy import routes
+
+    token = csrf_token(client)
+    refused = {}
+    for endpoint, method, url in routes(app):
+        if not endpoint.startswith("board.") or endpoint.startswith("board.sign_in"):
+            continue
+        response = client.open(url, method=method, data={"csrf_token": token})
+        refused[endpoint] = (response.status_code,
+                             response.headers.get("Location", "").split("?")[0])
+
+    assert refused and set(refused.values()) == {(302, "/board/sign-in")}

@@ -12,6 +12,7 @@ from opsbackend.domain.errors import DomainError, NotFound
 from opsbackend.domain.history.timeline import patient_timeline
 from opsbackend.domain.labels import label_plan
 from opsbackend.domain.messaging import message_log
+from opsbackend.domain.scope import Scope
 from opsbackend.models import Site
 from opsbackend.web.blueprint import blp, signed_in
 
@@ -26,10 +27,17 @@ SECONDS_CHOICES = (1.0, 3.0, 5.0, 10.0)
 @blp.route("/map", methods=["GET"])
 @signed_in(*EVERYONE)
 def map_page():
-    points = board_map.map_points(context.session(), context.clock(), g.scope,
-                                  context.travel())
+    """One site at a time (sites are far apart); the first of the user's by default."""
+    session = context.session()
+    sites = session.scalars(select(Site).where(g.scope.where(Site.id)).order_by(Site.code)).all()
+    chosen = request.args.get("site", type=int) or (sites[0].id if sites else None)
+    if chosen is not None and not g.scope.covers(chosen):
+        abort(404)
+    site_scope = Scope(role=g.scope.role, site_ids=frozenset({chosen} if chosen else set()))
+    points = board_map.map_points(session, context.clock(), site_scope, context.travel())
     tile_url = current_app.extensions["settings"].board_tile_url
-    return render_template("board/map.html", points=points, tile_url=tile_url)
+    return render_template("board/map.html", points=points, tile_url=tile_url, sites=sites,
+                           chosen=chosen)
 
 
 

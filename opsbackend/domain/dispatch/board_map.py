@@ -52,13 +52,14 @@ def _unit(unit: Unit) -> dict:
 
 
 def _routes(session, now, units, home_points) -> list[dict]:
-    """Each unit's booked visits over the next day in order, from where the unit is."""
+    """Each unit's booked visits in order, from where the unit is: the next day's and any
+    still not done from the day before (an overdue visit is still the unit's job)."""
     if not units:
         return []
     visits = session.execute(
         select(Visit.id, Visit.unit_id, Visit.patient_id)
         .where(Visit.unit_id.in_([u.id for u in units]), Visit.status.in_(ROUTE_STATUSES),
-               Visit.window_end >= now, Visit.window_start < now + ROUTE_AHEAD)
+               Visit.window_end >= now - ROUTE_AHEAD, Visit.window_start < now + ROUTE_AHEAD)
         .order_by(Visit.unit_id, Visit.eta, Visit.window_start, Visit.id)
     ).all()
     stops: dict[int, list] = {}
