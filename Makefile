@@ -45,6 +45,7 @@ $(DEV_INSTALLED): $(INSTALLED)
 run: $(INSTALLED)
 	$(BIN)/opsbackend db upgrade
 	$(BIN)/opsbackend seed-demo
+	$(BIN)/opsbackend demo-sign-ins
 	$(BIN)/opsbackend serve --with-scheduler
 
 ## make test: ruff, then the suite on SQLite, then on PostgreSQL when reachable

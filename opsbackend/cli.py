@@ -162,8 +162,22 @@ def seed_demo():
     for role, token in demo_tokens.items():
         click.echo(f"  {role:<10} {token}")
     with database.transaction(actor="cli:seed-demo") as session:
+        seed_demo_users(session, settings.secret_key)
+
+
+@main.command("demo-sign-ins")
+@with_appcontext
+def demo_sign_ins():
+    """Print the demo's board sign-ins (after seed-demo), for `make run`."""
+    from opsbackend.demo import seed_demo_users
+
+    settings = _settings()
+    if settings.environment == "production":
+        raise click.ClickException("there are no demo users in production")
+    with _database().transaction(actor="cli:demo-sign-ins") as session:
         sign_ins = seed_demo_users(session, settings.secret_key)
-    click.echo(f"Board sign-in (http://{settings.host}:{settings.port}/board), email and password:")
+    click.echo(f"Board sign-in at http://{settings.host}:{settings.port}/board "
+               "(email, password):")
     for email, password in sign_ins.items():
         click.echo(f"  {email:<26} {password}")
 
