@@ -13,7 +13,10 @@ INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.installed-dev
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean chromium
+
+# The board's browser tests drive Debian's Chromium (Playwright downloads no browser here).
+CHROMIUM := /usr/bin/chromium
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "opsbackend needs Python 3.11 or newer on PATH"; exit 1; }
@@ -42,6 +45,7 @@ $(DEV_INSTALLED): $(INSTALLED)
 run: $(INSTALLED)
 	$(BIN)/opsbackend db upgrade
 	$(BIN)/opsbackend seed-demo
+	$(BIN)/opsbackend demo-sign-ins
 	$(BIN)/opsbackend serve --with-scheduler
 
 ## make test: ruff, then the suite on SQLite, then on PostgreSQL when reachable
@@ -49,7 +53,7 @@ run: $(INSTALLED)
 ## Each run spreads over PYTEST_WORKERS processes (pytest-xdist): most of a test's time is
 ## spent waiting on the database, a served subprocess or a fake, so 4 keep 2 cores busy.
 PYTEST_WORKERS ?= 4
-test: $(DEV_INSTALLED) lint
+test: $(DEV_INSTALLED) lint chromium
 	$(BIN)/pytest --db sqlite -n $(PYTEST_WORKERS)
 	@if $(BIN)/python -m tests.databases; then \
 		$(BIN)/pytest --db postgres -n $(PYTEST_WORKERS); \
@@ -58,6 +62,21 @@ test: $(DEV_INSTALLED) lint
 		exit 1; \
 	else \
 		echo "PostgreSQL not reachable: the PostgreSQL run was skipped (set REQUIRE_POSTGRES=1 to fail instead)"; \
+	fi
+
+## make chromium: install Debian's chromium when it is missing and we are root; otherwise
+## the browser tests skip themselves and say how to install it.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "installing chromium for the browser tests (apt-get; log: var/apt-chromium.log)"; \
+			mkdir -p var; \
+			{ apt-get install -y --no-install-recommends chromium \
+			  || { apt-get update && apt-get install -y --no-install-recommends chromium; }; } \
+			  > var/apt-chromium.log 2>&1 || { cat var/apt-chromium.log; exit 1; }; \
+		else \
+			echo "$(CHROMIUM) is missing: the browser tests will be skipped (as root: apt-get install chromium)"; \
+		fi; \
 	fi
 
 ## make lint: ruff; the compose file against the Compose Specification's JSON schema (shipped

@@ -21,6 +21,7 @@ from opsbackend.phone import sms as phone_sms
 from opsbackend.phone import status as phone_status
 from opsbackend.phone import voice as phone_voice
 from opsbackend.routing.estimators import estimator_from_settings
+from opsbackend.web import init_web
 
 access_log = logging.getLogger("opsbackend.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     init_api(app)
     app.register_blueprint(health.blp)
     app.register_blueprint(metrics_endpoint.blp)
+    init_web(app)
     for phone_blueprint in (phone_sms.blp, phone_voice.blp, phone_status.blp):
         app.register_blueprint(phone_blueprint)
     app.before_request(_start_request)

@@ -150,6 +150,7 @@ def db_downgrade(revision):
 def seed_demo():
     """Load the demo data (idempotent) and print a demo token for each role."""
     from opsbackend.demo import seed_demo as load
+    from opsbackend.demo import seed_demo_users
 
     settings = _settings()
     if settings.environment == "production":
@@ -161,6 +162,49 @@ def seed_demo():
     click.echo(f"Demo data loaded. API tokens (Authorization: Bearer <token>; {sites}):")
     for role, demo in demo_tokens.items():
         click.echo(f"  {role:<10} {demo.token}")
+    with database.transaction(actor="cli:seed-demo") as session:
+        seed_demo_users(session, settings.secret_key)
+
+
+@main.command("demo-sign-ins")
+@with_appcontext
+def demo_sign_ins():
+    """Print the demo's board sign-ins (after seed-demo), for `make run`."""
+    from opsbackend.demo import seed_demo_users
+
+    settings = _settings()
+    if settings.environment == "production":
+        raise click.ClickException("there are no demo users in production")
+    with _database().transaction(actor="cli:demo-sign-ins") as session:
+        sign_ins = seed_demo_users(session, settings.secret_key)
+    click.echo(f"Board sign-in at http://{settings.host}:{settings.port}/board "
+               "(email, password):")
+    for email, password in sign_ins.items():
+        click.echo(f"  {email:<26} {password}")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--site", "site_ids", type=int, multiple=True,
+              help="A site the user acts for (repeat for several; none: a global admin).")
+@with_appcontext
+def create_user(email, role, site_ids):
+    """Create a board user. The password comes from OPSBACKEND_PASSWORD or a prompt."""
+    from opsbackend.domain.errors import DomainError
+    from opsbackend.domain.registry import users
+
+    password = os.environ.get("OPSBACKEND_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with _database().transaction(actor="cli:create-user") as session:
+            user = users.create_user(session, email=email, role=role, password=password,
+                                     site_ids=list(site_ids))
+            created = {"id": user.id, "email": user.email, "role": role,
+                       "site_ids": sorted(set(site_ids))}
+    except DomainError as refused:
+        raise click.ClickException(refused.message) from refused
+    click.echo(json.dumps(created))
 
 
 @main.command("create-token")

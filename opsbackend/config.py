@@ -78,6 +78,9 @@ class Settings:
     bag_limits: str = ""
     metrics_token: str = ""
     metrics_port: int = 0
+    # The board map's tile layer ({z}/{x}/{y} URL template); empty: no tiles, the markers
+    # and routes on a plain background (nothing is fetched from outside).
+    board_tile_url: str = ""
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -126,6 +129,7 @@ class Settings:
             bag_limits=env.get("BAG_LIMITS", ""),
             metrics_token=env.get("METRICS_TOKEN", ""),
             metrics_port=_int(env, "METRICS_PORT", 0),
+            board_tile_url=env.get("BOARD_TILE_URL", ""),
         )
         settings.validate()
         return settings

@@ -16,7 +16,7 @@ from opsbackend.clock import Clock
 from opsbackend.domain.infusion import bag_custody, course_lifecycle, courses
 from opsbackend.domain.registry import nurses, patients, sites, tokens, units
 from opsbackend.domain.scope import Scope
-from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit, Visit
+from opsbackend.models import ApiToken, Nurse, Patient, Site, Unit, UserAccount, Visit
 
 SITES = [
     dict(code="CHLA", name="Children's Hospital Los Angeles", region="West",
@@ -154,6 +154,29 @@ def seed_demo(session: Session, clock: Clock, secret_key: str) -> dict[str, Demo
     demo_day.seed_day(session, clock)
     return {role: _demo_token(session, secret_key, role, site_ids)
             for role in DEMO_TOKENS}
+
+
+# Board users: the dispatcher works both demo sites; the admin is global.
+DEMO_USERS = [("dispatcher@example.org", "dispatcher", ("CHLA", "CHOP")),
+              ("admin@example.org", "admin", ())]
+
+
+def seed_demo_users(session: Session, secret_key: str) -> dict[str, str]:
+    """The demo's board users (after ``seed_demo``); returns each one's email and password,
+    derived from SECRET_KEY as the demo tokens are, so ``make run`` can print them."""
+    from opsbackend.domain.registry import users
+
+    site_ids = dict(session.execute(select(Site.code, Site.id)).all())
+    sign_ins = {}
+    for email, role, codes in DEMO_USERS:
+        password = users.demo_password(secret_key, email)
+        if session.scalars(select(UserAccount.id).where(UserAccount.email == email)).first():
+            sign_ins[email] = password
+            continue
+        users.create_user(session, email=email, role=role, password=password,
+                          site_ids=[site_ids[code] for code in codes])
+        sign_ins[email] = password
+    return sign_ins
 
 
 def _site(session, spec) -> Site:

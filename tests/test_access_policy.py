@@ -32,6 +32,13 @@ EXPECTED_PUBLIC = {
     "twilio_voice.alarm",
     "twilio_voice.no_flush",
     "twilio_voice.override",
+    # No bearer token: the board's pages check their own sign-in (a session cookie) and
+    # role (opsbackend/web/blueprint.py, tests/test_board_sign_in.py).
+    *(f"board.{view}" for view in (
+        "sign_in", "sign_in_post", "sign_out", "now_page", "now_partial", "suggestions",
+        "assign", "unassign", "move", "cancel", "create_extra", "acknowledge", "resolve",
+        "callback_done", "evv_clear", "map_page", "patient_page", "plan_page", "plan_create",
+        "plan_view", "plan_apply")),
 }
 
 

@@ -24,6 +24,7 @@ from opsbackend.models.safety import (
 )
 from opsbackend.models.site import Site
 from opsbackend.models.unit import Unit, UnitShift, UnitShiftException
+from opsbackend.models.user import UserAccount, UserAccountSite
 from opsbackend.models.visit import CheckIn, SkillRule, Visit
 from opsbackend.models.webhook import WebhookDelivery, WebhookSubscription
 
@@ -67,6 +68,8 @@ __all__ = [
     "Unit",
     "UnitShift",
     "UnitShiftException",
+    "UserAccount",
+    "UserAccountSite",
     "Visit",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -1,0 +1,71 @@
+"""The board's blueprint, its sign-in check and its CSRF check."""
+
+import functools
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import session as cookie
+from flask_wtf.csrf import CSRFError
+
+from opsbackend.api import context
+from opsbackend.api.auth import PUBLIC
+from opsbackend.domain.registry import users
+
+blp = Blueprint("board", __name__, url_prefix="/board")
+
+
+@blp.before_request
+def check_csrf():
+    """Every form and htmx POST carries the session's CSRF token (field or header)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        from opsbackend.web import csrf
+
+        csrf.protect()
+
+
+@blp.errorhandler(CSRFError)
+def csrf_refused(error):
+    return render_template("board/refused.html", reason=error.description), 400
+
+
+def signed_in(*roles: str):
+    """The view needs a signed-in user of one of ``roles`` (admins always may).
+
+    No API token is asked for (the token policy is PUBLIC): the session cookie is checked
+    here instead, and the user's role and sites become the request's ``Scope``."""
+    allowed = frozenset(roles) | {"admin"}
+
+    def mark(view):
+        @functools.wraps(view)
+        def checked(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                if request.headers.get("HX-Request"):
+                    return "", 401, {"HX-Redirect": url_for("board.sign_in")}
+                return redirect(url_for("board.sign_in", next=request.full_path.rstrip("?")))
+            if user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        checked.access_policy = PUBLIC
+        return checked
+
+    return mark
+
+
+def current_user():
+    """The signed-in user (read once per request), with ``g.scope`` set from it."""
+    if "user" in g:
+        return g.user
+    user_id = cookie.get("user_id")
+    session = context.session()
+    g.user = users.active_user(session, user_id) if isinstance(user_id, int) else None
+    if g.user is not None:
+        g.scope = users.scope_of(session, g.user)
+        current_app.extensions["database"].label(
+            session, actor=f"user:{g.user.id}:{g.user.email}", request_id=g.request_id)
+    return g.user
+
+
+def public(view):
+    view.access_policy = PUBLIC
+    return view
