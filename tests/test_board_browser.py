@@ -117,9 +117,9 @@ def test_the_dispatcher_acknowledges_then_resolves_an_alert(page, scenario):
     alert = page.locator("table.alerts tbody tr").first
 
     alert.get_by_role("button", name="Acknowledge").click()
-    page.get_by_text("acknowledged: its escalation stopped").wait_for()
+    page.get_by_text("acknowledged: its escalation pauses").wait_for()
     assert "Acknowledged by user:" in page.locator("table.alerts tbody tr").first.inner_text()
-    alert.get_by_label("Resolved by").select_option("bag_changed")
+    alert.get_by_label("Resolved by").select_option("changed")
     alert.get_by_role("button", name="Resolve").click()
 
     page.get_by_text("resolved (bag changed)").wait_for()

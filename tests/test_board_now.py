@@ -4,7 +4,7 @@ sites' records only, and what they do goes through the domain rules."""
 from sqlalchemy import select
 
 from opsbackend.domain.alerting import alerts
-from opsbackend.models import Alert, Visit
+from opsbackend.models import Alert, Bag, Visit
 from tests.board_helpers import CSRF_FIELD, board_scenario, board_user, sign_in
 
 
@@ -107,14 +107,35 @@ def test_resolving_needs_a_reason_code(app, database, factory, clock):
     alert_id = found["alert"].id
 
     refused = post(client, f"/board/alerts/{alert_id}/resolve", reason="")
-    done = post(client, f"/board/alerts/{alert_id}/resolve", reason="false_alarm", note="ok")
+    done = post(client, f"/board/alerts/{alert_id}/resolve", reason="other",
+                note="family called: pump fine")
 
     assert "choose what resolved it" in refused.get_data(as_text=True)
-    assert "resolved (false alarm)" in done.get_data(as_text=True)
+    assert "resolved (other (see note))" in done.get_data(as_text=True)
     with database.new_session() as session:
         resolved = session.get(Alert, alert_id)
-        assert resolved.resolution == "false_alarm: ok"
+        assert (resolved.resolution_reason, resolved.resolution) == (
+            "other", "family called: pump fine")
         assert resolved.resolved_by == "user:1:dana@example.org"
+
+
+def test_a_missed_bag_alert_is_not_resolved_while_its_bag_still_hangs(
+        app, database, factory, clock):
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+    with database.transaction(actor="test:factory") as session:
+        bag = session.scalars(select(Bag).where(Bag.course_id == found["overdue_course"].id)
+                              .order_by(Bag.sequence)).first()
+        alert = alerts.raise_alert(
+            session, clock, kind="missed_bag_change", dedupe_key="test:hanging",
+            site_id=found["site1"].id, course_id=bag.course_id, bag_id=bag.id,
+            summary="bag still hanging").alert
+
+    refused = post(client, f"/board/alerts/{alert.id}/resolve", reason="changed")
+
+    assert "still hanging past its due time" in refused.get_data(as_text=True)
+    with database.new_session() as session:
+        assert session.get(Alert, alert.id).status == "open"
 
 
 def test_moving_a_visit_reads_the_window_in_the_sites_local_time(

@@ -26,14 +26,13 @@ FOLLOW_UPS_SHOWN = 50
 EXTRA_VISIT_KINDS = ("pump_check", "lab_draw", "alarm_response", "bag_change")
 DISPATCHERS = ("dispatcher",)
 STAFF = ("dispatcher", "nurse")
-# What resolved an alert, as the dispatcher picks it; the note adds the detail.
-RESOLUTION_REASONS = {
-    "bag_changed": "Bag changed",
-    "pump_running": "Pump running again",
-    "unit_assigned": "Unit assigned",
-    "family_reached": "Family reached",
-    "clinical_decision": "Clinical decision (see note)",
-    "false_alarm": "False alarm",
+# The domain's reasons for resolving an alert (models.alert.RESOLUTION_REASONS), as the
+# dispatcher reads them; the note adds the detail.
+RESOLUTION_LABELS = {
+    "changed": "Bag changed",
+    "course_paused": "Course paused",
+    "course_discontinued": "Course discontinued",
+    "duplicate": "Duplicate of another alert",
     "other": "Other (see note)",
 }
 
@@ -177,9 +176,10 @@ def evv_clear(exception_id):
 def acknowledge(alert_id):
     def act(session):
         now.alert_in_scope(session, g.scope, alert_id)
-        return alerts.acknowledge(session, context.clock(), alert_id, _who())
+        return alerts.acknowledge(session, context.clock(), alert_id, _who(), g.scope)
 
-    return _act(act, f"A{alert_id} acknowledged: its escalation stopped.")
+    return _act(act, f"A{alert_id} acknowledged: its escalation pauses, and resumes while "
+                     "the danger stands.")
 
 
 @blp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
@@ -187,19 +187,19 @@ def acknowledge(alert_id):
 def resolve(alert_id):
     reason = request.form.get("reason", "")
     note = request.form.get("note", "").strip()
-    if reason not in RESOLUTION_REASONS:
+    if reason not in RESOLUTION_LABELS:
         flash(f"A{alert_id} not resolved: choose what resolved it.", "error")
         return _after()
-    if reason in ("other", "clinical_decision") and not note:
-        flash(f"A{alert_id} not resolved: say what was done in the note.", "error")
-        return _after()
-    resolution = f"{reason}: {note}" if note else reason
+    duplicate_of = request.form.get("duplicate_of", "").strip().upper().removeprefix("A")
+    duplicate_of = int(duplicate_of) if duplicate_of.isdigit() and len(duplicate_of) < 10 \
+        else None
 
     def act(session):
         now.alert_in_scope(session, g.scope, alert_id)
-        return alerts.resolve(session, context.clock(), alert_id, _who(), resolution)
+        return alerts.resolve(session, context.clock(), alert_id, _who(), reason,
+                              note=note or None, duplicate_of=duplicate_of, scope=g.scope)
 
-    return _act(act, f"A{alert_id} resolved ({RESOLUTION_REASONS[reason].lower()}).")
+    return _act(act, f"A{alert_id} resolved ({RESOLUTION_LABELS[reason].lower()}).")
 
 
 def _act(change, done: str, refused_visit: int | None = None):
@@ -261,7 +261,7 @@ def _now() -> dict:
         failed=now.failed_deliveries(session, open_alerts),
         callback_outcomes=CALLBACK_OUTCOMES,
         evv_reasons=EVV_REASON_CODES,
-        reasons=RESOLUTION_REASONS,
+        reasons=RESOLUTION_LABELS,
         can_dispatch=g.user.role in ("admin", "dispatcher"),
         can_act=g.user.role in ("admin", "dispatcher", "nurse"),
     )

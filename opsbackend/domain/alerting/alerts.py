@@ -22,6 +22,7 @@ from opsbackend.domain.messaging import outbox, templates
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.domain.scope import Scope
 from opsbackend.models import Alert, Bag, Nurse, Patient, PumpReport, Site, Visit
+from opsbackend.models.alert import RESOLUTION_REASONS
 
 OPEN_STATUSES = ("open", "acknowledged")
 EVERYONE = Scope.everything()
@@ -125,6 +126,8 @@ def resolve(session: Session, clock: Clock, alert_id: int, by: str, reason: str,
     alert = _alert_for(session, alert_id, scope)
     if alert.status == "resolved":
         raise Conflict(f"alert {alert_id} is already resolved", field="status")
+    if reason not in RESOLUTION_REASONS:
+        raise Invalid(f"say why with one of {', '.join(RESOLUTION_REASONS)}", field="reason")
     if reason == "other" and not (note or "").strip():
         raise Invalid("say what was done when the reason is other", field="note")
     if reason == "duplicate":
