@@ -1,12 +1,11 @@
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import PatientArea
-from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
+from opsbackend.api.fields import PageArgs, PatientArea, one_of, page_of, paging, short_text
 from opsbackend.domain.alerting import alerts
 from opsbackend.domain.labels import label_by_visit
 from opsbackend.domain.records import get_or_404

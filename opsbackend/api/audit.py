@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, page_of, paging, utc_datetime
@@ -20,8 +20,9 @@ class AuditEventSchema(Schema):
     action = fields.String()
     table_name = fields.String()
     record_id = fields.String()
-    changes = fields.Dict(metadata={"description": "{before: {...}, after: {...}}"})
-    request_id = fields.String()
+    changes = fields.Dict(allow_none=True,
+                          metadata={"description": "{before: {...}, after: {...}}"})
+    request_id = fields.String(allow_none=True)
 
 
 class AuditQueryArgs(PageArgs):

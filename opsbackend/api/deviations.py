@@ -1,8 +1,8 @@
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, utc_datetime
@@ -19,10 +19,11 @@ class DeviationSchema(Schema):
     occurred_at = fields.DateTime()
     site_id = fields.Integer()
     patient_id = fields.Integer()
-    course_id = fields.Integer()
-    bag_id = fields.Integer()
-    visit_id = fields.Integer()
-    minutes = fields.Integer(metadata={"description": "minutes late / interrupted / remaining"})
+    course_id = fields.Integer(allow_none=True)
+    bag_id = fields.Integer(allow_none=True)
+    visit_id = fields.Integer(allow_none=True)
+    minutes = fields.Integer(allow_none=True, metadata={
+        "description": "minutes late / interrupted / remaining"})
     evidence = fields.Dict()
 
 
@@ -39,8 +40,7 @@ class Deviations(MethodView):
     @allow(*EVERYONE)
     @blp.arguments(DeviationQueryArgs, location="query")
     @blp.response(200, page_of(DeviationSchema))
-    @blp.alt_response(200, content_type="text/csv", success=True,
-                      description="all matching deviations as CSV (send Accept: text/csv)")
+    @blp.also_as(200, "text/csv", "all matching deviations as CSV (send Accept: text/csv)")
     def get(self, args):
         """List deviations; with ``Accept: text/csv`` every match as a CSV file"""
         page = paging(args)

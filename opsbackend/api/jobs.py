@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.domain.history import job_status

@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import one_of
@@ -108,7 +108,7 @@ class PlanSchema(Schema):
     insertions = fields.List(fields.Nested(InsertionRecordSchema),
                              attribute="routes.insertions")
     created_at = fields.DateTime()
-    applied_at = fields.DateTime()
+    applied_at = fields.DateTime(allow_none=True)
 
 
 class InsertRequestSchema(Schema):

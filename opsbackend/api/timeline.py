@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.domain.history.timeline import patient_timeline
@@ -15,7 +15,7 @@ class EntrySchema(Schema):
     at = fields.DateTime()
     type = fields.String()
     record_id = fields.Integer()
-    course_id = fields.Integer()
+    course_id = fields.Integer(allow_none=True)
     summary = fields.String()
     details = fields.Dict()
 

@@ -2,9 +2,9 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
@@ -24,9 +24,9 @@ class TokenSchema(Schema):
     role = one_of(ROLES, required=True)
     nurse_id = fields.Integer(allow_none=True)
     token_prefix = fields.String(dump_only=True)
-    created_by = fields.String(dump_only=True)
+    created_by = fields.String(allow_none=True, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True)
+    revoked_at = fields.DateTime(allow_none=True, dump_only=True)
 
 
 class IssuedTokenSchema(TokenSchema):
