@@ -271,3 +271,39 @@ def test_a_pin_is_ascii_digits_only(client, auth, pin):
 
     assert response.status_code == 422
     assert "pin" in _field_errors(response)
+
+
+# Found by schemathesis
+
+
+def test_a_boolean_in_a_body_is_true_or_false_not_0(client, auth, factory):
+    site = factory.site()
+
+    response = client.patch(f"/api/v1/sites/{site.id}", json={"active": 0},
+                            headers=auth("admin"))
+
+    assert response.status_code == 422
+    assert "active" in _field_errors(response)
+
+
+def test_a_body_of_optional_fields_is_declared_optional(client):
+    spec = client.get("/api/v1/openapi.json").json
+
+    assert spec["paths"]["/api/v1/sites/{site_id}"]["patch"]["requestBody"]["required"] is False
+    assert spec["paths"]["/api/v1/sites"]["post"]["requestBody"]["required"] is True
+
+
+def test_blank_optional_text_is_stored_as_null_and_the_fhir_export_still_validates(
+        client, auth, factory):
+    site = factory.site()
+    created = client.post("/api/v1/patients", headers=auth("admin"), json={
+        "site_id": site.id, "study_code": "HX-FHIR", "age_months": 40, "weight_kg": 14,
+        "home": {"address_line1": "1 Main St", "city": "Pasadena", "postal_code": "91101",
+                 "state": "", "lat": 34.1, "lon": -118.1}})
+
+    fhir = client.get(f"/api/v1/fhir/Patient/{created.json['id']}", headers=auth("admin"))
+
+    assert created.status_code == 201
+    assert created.json["home"]["state"] is None
+    assert fhir.status_code == 200
+    assert "state" not in fhir.get_json(force=True)["address"][0]

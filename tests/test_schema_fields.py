@@ -8,12 +8,12 @@ from opsbackend.api import fields
 
 # Containers and computed fields: what they hold is checked where it is declared.
 CONTAINERS = (marshmallow_fields.Nested, marshmallow_fields.List, marshmallow_fields.Dict,
-              marshmallow_fields.Boolean, marshmallow_fields.Function,
+              marshmallow_fields.Function,
               marshmallow_fields.Method, marshmallow_fields.Pluck, marshmallow_fields.Constant)
 HELP = ("use opsbackend.api.fields instead of marshmallow.fields (`from opsbackend.api import "
         "fields`): fields.Integer / fields.record_id(...) for ids, fields.String / "
         "fields.short_text(n) for text, fields.Float, fields.DateTime, fields.Date, "
-        "fields.Time; they refuse what the database cannot hold")
+        "fields.Time, fields.Boolean; they refuse what the database cannot hold")
 # Response schemas named otherwise than their table.
 SCHEMA_TABLES = {
     "TokenSchema": "ApiToken", "CallbackSchema": "CallbackRequest",

@@ -46,6 +46,11 @@ class Blueprint(flask_smorest.Blueprint):
             schema = schema()
         if kwargs.get("location") in ("query", "path", "headers", "form"):
             fields.read_from_text(schema)
+        if kwargs.get("location", "json") == "json" and "required" not in kwargs:
+            # A body whose fields are all optional (a PATCH, a cancel with an optional
+            # reason) may be left out: the document says so instead of claiming otherwise.
+            kwargs["required"] = schema.partial is not True and any(
+                field.required for field in schema.fields.values())
         decorate = super().arguments(schema, *args, **kwargs)
         if kwargs.get("location") != "query":
             return decorate

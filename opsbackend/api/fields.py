@@ -31,7 +31,6 @@ from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
 from opsbackend.models.patient import LANGUAGES
 
 # Containers and computed fields hold nothing of their own to check: use them as they are.
-Boolean = _fields.Boolean
 Nested = _fields.Nested
 List = _fields.List
 Dict = _fields.Dict
@@ -86,6 +85,18 @@ def record_id(**kwargs) -> Integer:
     return Integer(minimum=1, maximum=MAX_ID, **kwargs)
 
 
+class Boolean(_fields.Boolean):
+    """JSON's true or false (1, 0, "yes" are refused in a body); a query string may say
+    true/false, 1/0, yes/no (``from_text``)."""
+
+    from_text = False  # set by read_from_text() on query-string schemas
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not self.from_text and not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Float(_fields.Float):
     """A finite number (no NaN, no infinity), within ±1e9 unless bounded tighter."""
 
@@ -113,7 +124,8 @@ def _no_unstorable_characters(value: str) -> None:
 
 class String(_fields.String):
     """Text without NUL or lone surrogates, trimmed (``strip=False`` keeps the spaces),
-    at most ``max_length`` characters (declared in the document as maxLength)."""
+    at most ``max_length`` characters (declared in the document as maxLength). Blank text
+    in a field that may be null is null: "" is no state, no second address line."""
 
     def __init__(self, *, max_length: int = DEFAULT_MAX_LENGTH, min_length: int | None = None,
                  strip: bool = True, **kwargs):
@@ -129,7 +141,12 @@ class String(_fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        return text.strip() if self.strip else text
+        text = text.strip() if self.strip else text
+        return None if text == "" and self.allow_none else text
+
+    def _validate(self, value):
+        if value is not None:  # blank made null: nothing left to check
+            super()._validate(value)
 
 
 def short_text(max_length: int, **kwargs) -> String:
@@ -301,9 +318,9 @@ def read_from_text(schema: Schema) -> Schema:
     """Numbers in a query string or a path arrive as text: let this schema's numeric fields
     read "12" (a JSON body must send a number). ``Blueprint.arguments`` calls it."""
     for field in schema.fields.values():
-        if isinstance(field, Integer | Float):
+        if isinstance(field, Integer | Float | Boolean):
             field.from_text = True
-        elif isinstance(field, List) and isinstance(field.inner, Integer | Float):
+        elif isinstance(field, List) and isinstance(field.inner, Integer | Float | Boolean):
             field.inner.from_text = True
     return schema
 
