@@ -307,3 +307,19 @@ def test_blank_optional_text_is_stored_as_null_and_the_fhir_export_still_validat
     assert created.json["home"]["state"] is None
     assert fhir.status_code == 200
     assert "state" not in fhir.get_json(force=True)["address"][0]
+
+
+def test_a_blank_nullable_time_zone_or_phone_is_null_not_a_500(client, auth, factory):
+    patient = factory.patient()
+
+    response = client.post(f"/api/v1/patients/{patient.id}/contacts", headers=auth("admin"),
+                           json={"name": "Ana", "relationship": "aunt", "phone": "+16265550177",
+                                 "timezone": " "})
+    home = client.patch(f"/api/v1/patients/{patient.id}", headers=auth("admin"), json={
+        "home": {"address_line1": "2 Main St", "city": "Pasadena", "postal_code": "91101",
+                 "landline_phone": ""}})
+
+    assert response.status_code == 201
+    assert response.json["timezone"] is None
+    assert home.status_code == 200
+    assert home.json["home"]["landline_phone"] is None

@@ -197,6 +197,8 @@ class PhoneNumber(String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         raw = super()._deserialize(value, attr, data, **kwargs)
+        if raw is None:  # blank, in a field that may be null
+            return None
         _no_unstorable_characters(raw)
         try:
             number = to_e164(raw, current_app.config["DEFAULT_PHONE_REGION"])
@@ -226,6 +228,8 @@ class TimeZoneName(String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         name = super()._deserialize(value, attr, data, **kwargs)
+        if name is None:  # blank, in a field that may be null
+            return None
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
