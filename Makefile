@@ -13,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.installed-dev
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench clean chromium
+.PHONY: run test lint bench fuzz schemathesis clean chromium
 
 # The board's browser tests drive Debian's Chromium (Playwright downloads no browser here).
 CHROMIUM := /usr/bin/chromium
@@ -48,8 +48,13 @@ run: $(INSTALLED)
 	$(BIN)/opsbackend demo-sign-ins
 	$(BIN)/opsbackend serve --with-scheduler
 
+# Schemathesis against the live app (tests/fuzz.py): make test's short seeded run (~80 s,
+# a third of it starting the server), and make fuzz's long one.
+SCHEMATHESIS_SHORT := --examples 5 --phases examples,fuzzing
+SCHEMATHESIS_LONG := --examples 200 --phases examples,coverage,fuzzing,stateful
+
 ## make test: ruff, then the suite on SQLite, then on PostgreSQL when reachable
-## (REQUIRE_POSTGRES=1 makes an unreachable PostgreSQL a failure).
+## (REQUIRE_POSTGRES=1 makes an unreachable PostgreSQL a failure), then schemathesis.
 ## Each run spreads over PYTEST_WORKERS processes (pytest-xdist): most of a test's time is
 ## spent waiting on the database, a served subprocess or a fake, so 4 keep 2 cores busy.
 PYTEST_WORKERS ?= 4
@@ -63,6 +68,18 @@ test: $(DEV_INSTALLED) lint chromium
 	else \
 		echo "PostgreSQL not reachable: the PostgreSQL run was skipped (set REQUIRE_POSTGRES=1 to fail instead)"; \
 	fi
+	@$(MAKE) --no-print-directory schemathesis SCHEMATHESIS_ARGS="$(SCHEMATHESIS_SHORT)"
+
+## make schemathesis: schemathesis against the live app, on PostgreSQL when reachable (else
+## SQLite); its last line is JSON: operations, cases, server_errors, schema_violations, seconds.
+schemathesis: $(DEV_INSTALLED)
+	@if $(BIN)/python -m tests.databases; then db=postgres; else db=sqlite; fi; \
+		echo "schemathesis against the live app on $$db"; \
+		$(BIN)/python -m tests.fuzz --db $$db $(SCHEMATHESIS_ARGS)
+
+## make fuzz: the long schemathesis run (a few hundred examples per operation, every phase).
+fuzz: $(DEV_INSTALLED)
+	@$(MAKE) --no-print-directory schemathesis SCHEMATHESIS_ARGS="$(SCHEMATHESIS_LONG)"
 
 ## make chromium: install Debian's chromium when it is missing and we are root; otherwise
 ## the browser tests skip themselves and say how to install it.

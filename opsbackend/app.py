@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from opsbackend import health, logs, metrics, metrics_endpoint
 from opsbackend.api import init_api
 from opsbackend.api.auth import enforce_access_policy
+from opsbackend.api.query_parameters import refuse_unknown_query_parameters
 from opsbackend.api.token_cache import TokenCache
 from opsbackend.clock import Clock
 from opsbackend.config import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.register_blueprint(phone_blueprint)
     app.before_request(_start_request)
     app.before_request(enforce_access_policy)
+    app.before_request(refuse_unknown_query_parameters)
     app.after_request(_finish_request)
 
     @app.teardown_appcontext

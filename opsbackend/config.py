@@ -47,6 +47,8 @@ class Settings:
     web_concurrency: int = 2
     token_cache_seconds: int = 10
     max_content_length: int = 256 * 1024
+    # A course's planned start lies within this many days of now (either way).
+    course_start_window_days: int = 365
     trusted_proxies: int = 0
     default_phone_region: str = "US"
     visit_horizon_hours: int = 72
@@ -95,6 +97,7 @@ class Settings:
             web_concurrency=_int(env, "WEB_CONCURRENCY", 2),
             token_cache_seconds=_int(env, "TOKEN_CACHE_SECONDS", 10),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
+            course_start_window_days=_int(env, "COURSE_START_WINDOW_DAYS", 365),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             default_phone_region=env.get("DEFAULT_PHONE_REGION", "US").upper(),
             visit_horizon_hours=_int(env, "VISIT_HORIZON_HOURS", 72),

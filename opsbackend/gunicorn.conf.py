@@ -26,6 +26,9 @@ forwarded_allow_ips = FORWARDED_ALLOW_IPS (default: nobody). Which X-Forwarded-*
     production"). Set it only if you move that decision to gunicorn.
 worker_tmp_dir (/dev/shm when it exists): the workers' heartbeat files live in memory;
     on a container's overlay filesystem the heartbeat's fchmod can block a worker.
+limit_request_line (8190, gunicorn's maximum) and limit_request_field_size (16 KiB): a long
+    filter or a big bearer token fits; beyond, gunicorn refuses with 414/431, answered as
+    JSON like every other error (gunicorn_errors.py, installed in each worker by post_fork).
 control_socket_disable: no gunicornc socket. Its default path is one per user
     ($HOME/.gunicorn/gunicorn.ctl), so two servers of one user (tests, benchmarks) would
     fight over it; signals (TERM, HUP, TTIN/TTOU) do what we need.
@@ -33,7 +36,7 @@ control_socket_disable: no gunicornc socket. Its default path is one per user
 
 import os
 
-from opsbackend import metrics
+from opsbackend import gunicorn_errors, metrics
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
 threads = int(os.environ.get("WEB_THREADS") or 4)
@@ -43,6 +46,8 @@ graceful_timeout = 20
 keepalive = 75
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+limit_request_line = 8190
+limit_request_field_size = 16384
 control_socket_disable = True
 accesslog = None  # the app logs each request as one JSON line
 errorlog = "-"
@@ -51,3 +56,8 @@ errorlog = "-"
 def child_exit(_server, worker):
     """A dead worker's live gauges leave the metrics (prometheus multiprocess mode)."""
     metrics.worker_exited(worker.pid)
+
+
+def post_fork(_server, _worker):
+    """gunicorn's own 400/414/431 answers come back as JSON, not HTML."""
+    gunicorn_errors.install()

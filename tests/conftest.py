@@ -13,6 +13,7 @@ from opsbackend.config import Settings
 from opsbackend.domain.registry.skill_rules import DEFAULT_SKILL_RULES
 from opsbackend.models import SkillRule
 from tests import databases
+from tests.contract import ContractClient
 from tests.factories import Factory
 
 # Fakes of the outside world, as fixtures.
@@ -75,6 +76,8 @@ def settings(database_url):
 @pytest.fixture
 def app(settings, clock):
     app = create_app(settings, clock=clock)
+    # Every response a test sees is checked against the OpenAPI document (tests/contract.py).
+    app.test_client_class = ContractClient
     yield app
     database = app.extensions["database"]
     _empty_tables(database.engine)

@@ -4,6 +4,8 @@ import swagger_ui_bundle
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint
 from flask_smorest import Api
+from flask_smorest.spec.plugins import integerconverter2paramschema
+from werkzeug.routing import IntegerConverter
 
 from opsbackend.api import (
     alerts,
@@ -13,11 +15,13 @@ from opsbackend.api import (
     custody,
     deviations,
     dispatch,
+    document,
     errors,
     escalation,
     evv,
     fhir,
     field_visibility,
+    fields,
     infusion,
     jobs,
     messages,
@@ -75,6 +79,16 @@ class JsonApi(Api):
         return payload, code, merged
 
 
+class RecordIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id PostgreSQL's ``integer`` can hold, 1..2^31-1.
+    A bigger one is simply not found (404) instead of an error in the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", fields.MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def schema_name(schema) -> str:
     """Name partial (PATCH) schemas apart from the full ones in the OpenAPI document."""
     cls = schema if isinstance(schema, type) else type(schema)
@@ -109,13 +123,16 @@ def init_api(app) -> Api:
             "security": [{"bearerAuth": []}],
         },
     )
+    app.url_map.converters["int"] = RecordIdConverter
     api = JsonApi(
         app,
         spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)},
     )
     field_visibility.mark_phi_fields()
+    api.register_converter(RecordIdConverter, integerconverter2paramschema)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    document.declare_error_responses(api.spec)
     app.register_blueprint(
         Blueprint(
             "api_docs_assets",

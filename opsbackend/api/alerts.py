@@ -1,13 +1,12 @@
 from flask import g
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import PatientArea
 from opsbackend.api.field_visibility import Schema
-from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
+from opsbackend.api.fields import PageArgs, PatientArea, one_of, page_of, paging, short_text
 from opsbackend.api.site_policy import LISTING, RECORD
 from opsbackend.domain.alerting import alerts
 from opsbackend.domain.labels import label_by_visit

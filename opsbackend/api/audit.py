@@ -1,7 +1,6 @@
 from flask.views import MethodView
-from marshmallow import fields
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
@@ -22,8 +21,9 @@ class AuditEventSchema(Schema):
     action = fields.String()
     table_name = fields.String()
     record_id = fields.String()
-    changes = fields.Dict(metadata={"description": "{before: {...}, after: {...}}"})
-    request_id = fields.String()
+    changes = fields.Dict(allow_none=True,
+                          metadata={"description": "{before: {...}, after: {...}}"})
+    request_id = fields.String(allow_none=True)
 
 
 class AuditQueryArgs(PageArgs):

@@ -1,14 +1,12 @@
 """Families who asked to be called back (CALL / LLAMAR), oldest first, and closing them."""
 
 from flask.views import MethodView
-from marshmallow import fields
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import PatientArea, record_id, text
 from opsbackend.api.field_visibility import Schema
-from opsbackend.api.fields import PageArgs, one_of, page_of, paging
+from opsbackend.api.fields import PageArgs, PatientArea, one_of, page_of, paging, record_id, text
 from opsbackend.api.site_policy import LISTING, RECORD
 from opsbackend.domain.messaging import callbacks
 from opsbackend.models.callback import CALLBACK_OUTCOMES, CALLBACK_STATUSES

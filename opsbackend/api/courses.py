@@ -1,11 +1,11 @@
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
-from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
+from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text
 from opsbackend.api.site_policy import CREATES, LISTING, RECORD
 from opsbackend.domain.infusion import courses
 from opsbackend.domain.records import get_or_404
@@ -25,7 +25,7 @@ class CourseSchema(Schema):
     id = fields.Integer(dump_only=True)
     patient_id = fields.Integer(required=True)
     drug = short_text(80, load_default="blinatumomab")
-    planned_start_at = utc_datetime(required=True)
+    planned_start_at = fields.CourseStart(required=True)
     duration_days = fields.Integer(load_default=28, validate=validate.Range(min=1, max=120))
     bag_interval_hours = fields.Integer(required=True, validate=validate.OneOf(BAG_INTERVAL_HOURS))
     rate_ml_per_hour = fields.Float(
@@ -42,8 +42,8 @@ class CourseSchema(Schema):
     )
     notes = fields.String(validate=validate.Length(max=1000), allow_none=True)
     status = one_of(COURSE_STATUSES, dump_only=True)
-    started_at = fields.DateTime(dump_only=True)
-    ended_at = fields.DateTime(dump_only=True)
+    started_at = fields.DateTime(allow_none=True, dump_only=True)
+    ended_at = fields.DateTime(allow_none=True, dump_only=True)
     warnings = fields.Method("dump_warnings", dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

@@ -1,8 +1,7 @@
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import fields
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
@@ -21,10 +20,11 @@ class DeviationSchema(Schema):
     occurred_at = fields.DateTime()
     site_id = fields.Integer()
     patient_id = fields.Integer()
-    course_id = fields.Integer()
-    bag_id = fields.Integer()
-    visit_id = fields.Integer()
-    minutes = fields.Integer(metadata={"description": "minutes late / interrupted / remaining"})
+    course_id = fields.Integer(allow_none=True)
+    bag_id = fields.Integer(allow_none=True)
+    visit_id = fields.Integer(allow_none=True)
+    minutes = fields.Integer(allow_none=True, metadata={
+        "description": "minutes late / interrupted / remaining"})
     evidence = fields.Dict()
 
 
@@ -41,8 +41,7 @@ class Deviations(MethodView):
     @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(DeviationQueryArgs, location="query")
     @blp.response(200, page_of(DeviationSchema))
-    @blp.alt_response(200, content_type="text/csv", success=True,
-                      description="all matching deviations as CSV (send Accept: text/csv)")
+    @blp.also_as(200, "text/csv", "all matching deviations as CSV (send Accept: text/csv)")
     def get(self, args):
         """List deviations; with ``Accept: text/csv`` every match as a CSV file"""
         page = paging(args)

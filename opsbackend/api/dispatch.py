@@ -1,14 +1,12 @@
 """Dispatching visits to units: suggestions with reasons, safe assignment."""
 
 from flask.views import MethodView
-from marshmallow import fields
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import PatientArea, record_id
 from opsbackend.api.field_visibility import Schema
-from opsbackend.api.fields import utc_datetime
+from opsbackend.api.fields import PatientArea, record_id, utc_datetime
 from opsbackend.api.site_policy import RECORD
 from opsbackend.api.visits import VisitSchema
 from opsbackend.domain.dispatch import assignment, lateness

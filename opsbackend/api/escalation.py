@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
@@ -33,8 +33,8 @@ class LadderSchema(Schema):
 
 class StepSchema(Schema):
     id = fields.Integer()
-    site_id = fields.Integer()
-    alert_kind = fields.String()
+    site_id = fields.Integer(allow_none=True)
+    alert_kind = fields.String(allow_none=True)
     step = fields.Integer()
     after_minutes = fields.Integer()
     targets = fields.List(fields.String())

@@ -1,14 +1,12 @@
 """The EVV exception queue: check-ins that did not verify, cleared by a supervisor."""
 
 from flask.views import MethodView
-from marshmallow import fields
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import PatientArea, record_id, text
 from opsbackend.api.field_visibility import Schema
-from opsbackend.api.fields import PageArgs, one_of, page_of, paging
+from opsbackend.api.fields import PageArgs, PatientArea, one_of, page_of, paging, record_id, text
 from opsbackend.api.site_policy import LISTING, RECORD
 from opsbackend.domain.phone import evv
 from opsbackend.models.evv import EVV_EXCEPTION_KINDS, EVV_EXCEPTION_STATUSES, EVV_REASON_CODES

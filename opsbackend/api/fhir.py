@@ -8,10 +8,10 @@ import json
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from marshmallow import INCLUDE, fields
+from marshmallow import INCLUDE
 from werkzeug.exceptions import HTTPException
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema

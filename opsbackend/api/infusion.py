@@ -4,9 +4,9 @@ import json
 
 from flask import current_app, g
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.courses import CourseSchema
@@ -64,14 +64,14 @@ class BagSchema(Schema):
     sequence = fields.Integer()
     hung_at = fields.DateTime()
     due_at = fields.DateTime()
-    changed_at = fields.DateTime()
-    end_reason = fields.String()
-    volume_ml = fields.Float()
-    hung_by_nurse_id = fields.Integer()
-    changed_by_nurse_id = fields.Integer()
-    double_checked_by = fields.String()
-    no_flush_confirmed = fields.Boolean()
-    change_timing_flag = fields.String(
+    changed_at = fields.DateTime(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+    volume_ml = fields.Float(allow_none=True)
+    hung_by_nurse_id = fields.Integer(allow_none=True)
+    changed_by_nurse_id = fields.Integer(allow_none=True)
+    double_checked_by = fields.String(allow_none=True)
+    no_flush_confirmed = fields.Boolean(allow_none=True)
+    change_timing_flag = fields.String(allow_none=True,
         metadata={"description": "early or late when changed outside the change window"}
     )
     lot = fields.String(allow_none=True)
@@ -116,18 +116,18 @@ class BagChangeResultSchema(Schema):
 class PumpReportSchema(Schema):
     id = fields.Integer(dump_only=True)
     course_id = fields.Integer(dump_only=True)
-    bag_id = fields.Integer(dump_only=True)
+    bag_id = fields.Integer(allow_none=True, dump_only=True)
     status = one_of(PUMP_STATUSES, required=True)
     alarm_type = one_of(ALARM_TYPES, allow_none=True)
-    volume_infused_ml = fields.Float(validate=validate.Range(min=0))
-    volume_remaining_ml = fields.Float(validate=validate.Range(min=0))
-    battery_pct = fields.Integer(validate=validate.Range(min=0, max=100))
-    rate_ml_per_hour = fields.Float(validate=validate.Range(min=0, max=50))
+    volume_infused_ml = fields.Float(allow_none=True, validate=validate.Range(min=0))
+    volume_remaining_ml = fields.Float(allow_none=True, validate=validate.Range(min=0))
+    battery_pct = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100))
+    rate_ml_per_hour = fields.Float(allow_none=True, validate=validate.Range(min=0, max=50))
     reported_at = utc_datetime(metadata={"description": "default: now"})
-    reported_by_nurse_id = fields.Integer()
+    reported_by_nurse_id = fields.Integer(allow_none=True)
     reported_by = one_of(("nurse", "system"), load_default="nurse")
     source = one_of(("api", "web"), load_default="api")
-    idempotency_key = fields.String(validate=validate.Length(min=1, max=100))
+    idempotency_key = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
     flags = fields.List(fields.String(), dump_only=True)
 
 

@@ -1,7 +1,6 @@
 from flask.views import MethodView
-from marshmallow import fields
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema

@@ -1,13 +1,19 @@
 """Every SMS in and out, with delivery status and error codes (bodies: dispatchers, admins)."""
 
 from flask.views import MethodView
-from marshmallow import fields
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import STAFF, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import PatientArea, record_id
-from opsbackend.api.fields import PageArgs, one_of, page_of, paging, utc_datetime
+from opsbackend.api.fields import (
+    PageArgs,
+    PatientArea,
+    one_of,
+    page_of,
+    paging,
+    record_id,
+    utc_datetime,
+)
 from opsbackend.api.site_policy import LISTING
 from opsbackend.domain.messaging import message_log
 from opsbackend.models.messaging import OUTBOUND_STATUSES

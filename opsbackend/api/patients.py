@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
@@ -40,8 +40,8 @@ class HomeSchema(Schema):
     landline_phone = PhoneNumber(allow_none=True)
     access_notes = fields.String(validate=validate.Length(max=500), allow_none=True)
     geocode_status = one_of(GEOCODE_STATUSES, dump_only=True)
-    geocode_detail = fields.String(dump_only=True)
-    geocoded_at = fields.DateTime(dump_only=True)
+    geocode_detail = fields.String(allow_none=True, dump_only=True)
+    geocoded_at = fields.DateTime(allow_none=True, dump_only=True)
 
     @validates_schema
     def lat_and_lon_together(self, data, **_kwargs):
@@ -73,7 +73,7 @@ class PatientSchema(Schema):
     site_id = fields.Integer(required=True)
     study_code = short_text(40, required=True, metadata={"example": "AALL-0042"})
     first_name = fields.String(validate=validate.Length(max=80), allow_none=True)
-    date_of_birth = fields.Date(allow_none=True)
+    date_of_birth = fields.DateOfBirth(allow_none=True)
     age_months = fields.Integer(validate=validate.Range(min=0, max=300), allow_none=True)
     weight_kg = fields.Float(required=True, validate=validate.Range(min=0.3, max=300))
     language = language(load_default="en")

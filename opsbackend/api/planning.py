@@ -3,9 +3,9 @@ GeoJSON)."""
 
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
@@ -199,11 +199,9 @@ def _formats(status: int):
     """The CSV and GeoJSON answers beside the JSON one (by the Accept header)."""
 
     def declare(view):
-        view = blp.alt_response(status, content_type="text/csv", success=True,
-                                description="one table (?table=demand|bases|marginal_value)")(
+        view = blp.also_as(status, "text/csv", "one table (?table=demand|bases|marginal_value)")(
             view)
-        return blp.alt_response(status, content_type=GEOJSON, success=True,
-                                description="map layer: bases and demand points")(view)
+        return blp.also_as(status, GEOJSON, "map layer: bases and demand points")(view)
 
     return declare
 

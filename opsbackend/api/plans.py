@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
@@ -112,7 +112,7 @@ class PlanSchema(Schema):
     insertions = fields.List(fields.Nested(InsertionRecordSchema),
                              attribute="routes.insertions")
     created_at = fields.DateTime()
-    applied_at = fields.DateTime()
+    applied_at = fields.DateTime(allow_none=True)
 
 
 class InsertRequestSchema(Schema):

@@ -5,14 +5,14 @@ import io
 
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 from sqlalchemy import select
 
-from opsbackend.api import context, field_visibility
+from opsbackend.api import context, field_visibility, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import PatientArea
 from opsbackend.api.field_visibility import Schema
+from opsbackend.api.fields import PatientArea
 from opsbackend.api.site_policy import LISTING
 from opsbackend.domain.dispatch.coverage import coverage
 from opsbackend.models import Home, Patient, Unit
@@ -61,10 +61,8 @@ class Coverage(MethodView):
     @allow(*EVERYONE, sites=LISTING)
     @blp.arguments(CoverageArgs, location="query")
     @blp.response(200, CoverageSchema)
-    @blp.alt_response(200, content_type="text/csv", success=True,
-                      description="one row a site (Accept: text/csv)")
-    @blp.alt_response(200, content_type=GEOJSON, success=True,
-                      description="map layer: unit bases and homes out of reach")
+    @blp.also_as(200, "text/csv", "one row a site (Accept: text/csv)")
+    @blp.also_as(200, GEOJSON, "map layer: unit bases and homes out of reach")
     def get(self, args):
         """Per region and site: patients, units, who is out of reach, visits vs capacity"""
         session = context.session()

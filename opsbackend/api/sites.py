@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema

@@ -1,7 +1,6 @@
 from flask.views import MethodView
-from marshmallow import fields
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
@@ -17,7 +16,7 @@ class EntrySchema(Schema):
     at = fields.DateTime()
     type = fields.String()
     record_id = fields.Integer()
-    course_id = fields.Integer()
+    course_id = fields.Integer(allow_none=True)
     summary = fields.String()
     details = fields.Dict()
 

@@ -2,9 +2,9 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
@@ -28,9 +28,9 @@ class TokenSchema(Schema):
     nurse_id = fields.Integer(
         allow_none=True, metadata={"description": "a nurse token speaks for this nurse only"})
     token_prefix = fields.String(dump_only=True)
-    created_by = fields.String(dump_only=True)
+    created_by = fields.String(allow_none=True, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True)
+    revoked_at = fields.DateTime(allow_none=True, dump_only=True)
 
 
 class IssuedTokenSchema(TokenSchema):

@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, STAFF, allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema
@@ -46,9 +46,9 @@ class UnitSchema(Schema):
     skills = skills(load_default=list)
     status = one_of(UNIT_STATUSES)
     shifts = fields.List(fields.Nested(ShiftSchema), validate=validate.Length(max=50))
-    last_lat = fields.Float(dump_only=True)
-    last_lon = fields.Float(dump_only=True)
-    last_located_at = fields.DateTime(dump_only=True)
+    last_lat = fields.Float(allow_none=True, dump_only=True)
+    last_lon = fields.Float(allow_none=True, dump_only=True)
+    last_located_at = fields.DateTime(allow_none=True, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 

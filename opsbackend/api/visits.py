@@ -1,12 +1,21 @@
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import EVERYONE, allow
 from opsbackend.api.blueprint import Blueprint
-from opsbackend.api.day_fields import PatientArea, record_id, text
 from opsbackend.api.field_visibility import Schema
-from opsbackend.api.fields import PageArgs, one_of, page_of, paging, skills, utc_datetime
+from opsbackend.api.fields import (
+    PageArgs,
+    PatientArea,
+    one_of,
+    page_of,
+    paging,
+    record_id,
+    skills,
+    text,
+    utc_datetime,
+)
 from opsbackend.api.site_policy import CREATES, LISTING, RECORD
 from opsbackend.domain.dispatch import visit_changes, visits
 from opsbackend.domain.labels import label_visit

@@ -2,9 +2,9 @@
 
 from flask import current_app
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from opsbackend.api import context
+from opsbackend.api import context, fields
 from opsbackend.api.auth import allow
 from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.field_visibility import Schema

@@ -338,5 +338,15 @@ def _instant(at: datetime | None) -> str | None:
 
 
 def _clean(resource: dict) -> dict:
-    """Leave out what is empty: FHIR elements are absent, never null."""
-    return {k: v for k, v in resource.items() if v not in (None, [], {}, "")}
+    """Leave out what is empty, at every depth: FHIR elements are absent, never null or ""
+    (an address whose state is "" fails the resource's own validation)."""
+    cleaned = {}
+    for key, value in resource.items():
+        if isinstance(value, dict):
+            value = _clean(value)
+        elif isinstance(value, list):
+            value = [_clean(item) if isinstance(item, dict) else item for item in value]
+            value = [item for item in value if item not in (None, {}, "")]
+        if value not in (None, [], {}, ""):
+            cleaned[key] = value
+    return cleaned

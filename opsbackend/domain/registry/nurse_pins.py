@@ -21,7 +21,7 @@ from opsbackend.domain.errors import Invalid
 from opsbackend.domain.history.audit import record_event
 from opsbackend.models import Nurse, PinGuard
 
-PIN_FORMAT = re.compile(r"^\d{4,8}$")
+PIN_FORMAT = re.compile(r"^[0-9]{4,8}$")  # ASCII digits: \d also takes "٤٤٤٤"
 PIN_RULE = "a PIN is 4 to 8 digits"
 MAX_FAILURES = 5
 LOCK_WINDOW = timedelta(minutes=15)
