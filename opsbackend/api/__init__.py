@@ -133,6 +133,7 @@ def init_api(app) -> Api:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     document.declare_error_responses(api.spec)
+    field_visibility.not_required_of_viewers(api.spec)
     app.register_blueprint(
         Blueprint(
             "api_docs_assets",

@@ -45,3 +45,16 @@ def mark_phi_fields(schema_class=Schema) -> None:
             field = cls._declared_fields[name]
             field.metadata = {**field.metadata, "x-visible-to": VISIBLE_TO}
         mark_phi_fields(cls)
+
+
+def not_required_of_viewers(spec) -> None:
+    """A field only staff read is absent from a viewer's response, so the document lists
+    none of them as required (after the blueprints are registered). Where a schema is also
+    a request body, the 422 naming a missing field still says it is needed."""
+    for component in spec.components.schemas.values():
+        hidden = {name for name, prop in component.get("properties", {}).items()
+                  if "x-visible-to" in prop}
+        if hidden and component.get("required"):
+            component["required"] = [n for n in component["required"] if n not in hidden]
+            if not component["required"]:
+                del component["required"]
