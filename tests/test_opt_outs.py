@@ -77,3 +77,22 @@ def test_the_dispatch_line_texting_stop_is_alerted_to_its_site(client, database,
 
     assert "dispatch" in reply
     assert crew.site.id in {alert.site_id for alert in staff_alerts(database)}
+
+
+def test_messages_to_a_staff_phone_that_stopped_are_suppressed_until_start(
+        client, database, clock, crew):
+    sms(client, crew.nurse.phone, "STOP")
+    with database.transaction(actor="test") as session:
+        while_stopped = outbox.queue_message(session, clock, to_phone=crew.nurse.phone,
+                                             body="bag due", template="test", purpose="alert",
+                                             dedupe_key="test:stopped")
+    sms(client, crew.nurse.phone, "START")
+    with database.transaction(actor="test") as session:
+        after_start = outbox.queue_message(session, clock, to_phone=crew.nurse.phone,
+                                           body="bag due", template="test", purpose="alert",
+                                           dedupe_key="test:started")
+    with database.new_session() as session:
+        stopped = session.get(OutboundMessage, while_stopped.id)
+        started = session.get(OutboundMessage, after_start.id)
+        assert (stopped.status, stopped.suppressed_reason) == ("suppressed", "opted_out")
+        assert started.status != "suppressed"

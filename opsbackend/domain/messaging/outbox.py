@@ -24,7 +24,7 @@ from sqlmodel import Session
 from opsbackend.clock import Clock
 from opsbackend.domain.interop.webhook_events import contact_opted_out
 from opsbackend.domain.messaging import outdated
-from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site
+from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site, SmsOptOut
 from opsbackend.sms.provider import PermanentSmsError, SendResult, TransientSmsError
 
 log = logging.getLogger("opsbackend.outbox")
@@ -78,6 +78,18 @@ def queue_message(
     return queued[0] if queued else None
 
 
+def _opted_out(session: Session, phones: set[str]) -> set[str]:
+    """Phones Twilio would refuse (21610): a family contact who opted out, or any phone
+    that texted STOP (a nurse's, a dispatch line: its alert to dispatch already stands)."""
+    if not phones:
+        return set()
+    contacts = session.scalars(select(Contact.phone).where(
+        Contact.phone.in_(phones), Contact.opted_out.is_(True)))
+    stopped = session.scalars(select(SmsOptOut.phone).where(
+        SmsOptOut.phone.in_(phones), SmsOptOut.opted_out.is_(True)))
+    return set(contacts) | set(stopped)
+
+
 def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list[OutboundMessage]:
     """Queue many SMS (``queue_message``'s keywords each) in a few statements, whatever
     their number: the burst of a scan that raised hundreds of alerts at once. Those whose
@@ -86,8 +98,7 @@ def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list
     taken = set(session.scalars(select(OutboundMessage.dedupe_key)
                                 .where(OutboundMessage.dedupe_key.in_(keys)))) if keys else set()
     phones = {m["to_phone"] for m in messages}
-    opted_out = set(session.scalars(select(Contact.phone).where(
-        Contact.phone.in_(phones), Contact.opted_out.is_(True)))) if phones else set()
+    opted_out = _opted_out(session, phones)
     rows = []
     for values in messages:
         values = dict(values)
