@@ -83,6 +83,23 @@ def test_an_extra_visit_can_be_assigned_at_once(client, auth, day):
     assert visit["eta"] == "2026-03-02T20:00:00+00:00"
 
 
+def test_two_extra_visits_at_one_home_on_one_unit_do_not_overlap(client, auth, day, database,
+                                                                   clock):
+    _site, unit, _nurse, patient, course = day
+    with database.transaction() as session:  # the crew is on site at another visit now
+        visit = session.get(Visit, bag_visit(database, course).id)
+        visit.unit_id, visit.status, visit.arrived_at = unit.id, "on_site", clock.now()
+        visit.window_start, visit.window_end = clock.now(), clock.now() + timedelta(hours=2)
+    body = {"patient_id": patient.id, "kind": "lab_draw", "window_start": "2026-03-02T20:00:00Z",
+            "window_end": "2026-03-02T22:00:00Z", "unit_id": unit.id}
+
+    first = client.post("/api/v1/visits", headers=auth("dispatcher"), json=body).json
+    second = client.post("/api/v1/visits", headers=auth("dispatcher"), json=body).json
+
+    assert first["eta"] == "2026-03-02T20:00:00+00:00"
+    assert second["eta"] == "2026-03-02T20:20:00+00:00"  # after the first's 20 minutes
+
+
 @pytest.mark.parametrize(("change", "field"), [
     ({"window_end": "2026-03-02T19:00:00Z"}, "window_end"),  # before it starts
     ({"window_start": "2026-03-02T10:00:00Z", "window_end": "2026-03-02T11:00:00Z"},

@@ -63,10 +63,14 @@ def place(
         s.visit_id for s in ordered))
     # The day as it is. Visits late already may stay late, never later.
     already_late = {visit_id: before.starts[visit_id] for visit_id in before.late}
-    options = [schedule(ordered[:n] + [candidate] + ordered[n:], hop, stretches, now,
-                        already_late)
-               for n in range(len(ordered) + 1)]
-    feasible = [o for o in options if isinstance(o, Placement)]
+    # Nothing goes before a visit under way (on site, en route): the crew is there now, and
+    # a stop put ahead of it would be timed as if the unit were free before it.
+    first_slot = max((n + 1 for n, s in enumerate(ordered) if s.fixed_start is not None),
+                     default=0)
+    options = {n: schedule(ordered[:n] + [candidate] + ordered[n:], hop, stretches, now,
+                           already_late)
+               for n in range(first_slot, len(ordered) + 1)}
+    feasible = [o for o in options.values() if isinstance(o, Placement)]
     if feasible:
         # A new visit fits in without moving the unit's planned visits when it can: the day
         # the crew already has stays as it is, then the earliest start wins.
@@ -74,7 +78,7 @@ def place(
                                             p.travel_seconds))
         return _placed(best, candidate)
     # The candidate's own slot by its window says what really binds.
-    slot = sum(1 for s in ordered if _day_key(s) <= candidate.window_start)
+    slot = max(first_slot, sum(1 for s in ordered if _day_key(s) <= candidate.window_start))
     return options[slot]
 
 
