@@ -186,7 +186,7 @@ def acknowledge(alert_id):
 @signed_in(*STAFF)
 def resolve(alert_id):
     reason = request.form.get("reason", "")
-    note = request.form.get("note", "").strip()
+    note = request.form.get("note", "").strip()[:300]  # what Alert.resolution holds
     if reason not in RESOLUTION_LABELS:
         flash(f"A{alert_id} not resolved: choose what resolved it.", "error")
         return _after()
