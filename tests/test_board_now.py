@@ -1,6 +1,7 @@
 """The board's Now view and actions through the Flask client: what a user sees is their
 sites' records only, and what they do goes through the domain rules."""
 
+import pytest
 from sqlalchemy import select
 
 from opsbackend.domain.alerting import alerts
@@ -230,3 +231,31 @@ def test_a_message_that_failed_is_listed_with_what_to_do(app, database, factory,
     failed = page.split('id="failed-heading"')[1]
     assert "family of W-SOON" in failed and "visit.reminder" in failed
     assert "Reach them another way, then resolve A" in failed
+
+
+@pytest.mark.parametrize(("path", "field", "value"), [
+    ("/board/alerts/{alert}/resolve", "note", "gate\x00code"),
+    ("/board/visits/{visit}/assign", "unit_id", str(2**40)),
+    ("/board/alerts/{alert}/acknowledge", "note", "on it\x00"),
+])
+def test_a_value_the_database_cannot_hold_is_refused_and_changes_nothing(
+        app, database, factory, clock, path, field, value):
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+    visit = open_visit(database, found["soon_course"])
+    url = path.format(alert=found["alert"].id, visit=visit.id)
+
+    refused = post(client, url, **{field: value, "reason": "other"})
+
+    assert refused.status_code == 400 and field in refused.get_data(as_text=True)
+    with database.new_session() as session:
+        assert session.get(Alert, found["alert"].id).status == "open"
+        assert session.get(Visit, visit.id).unit_id is None
+
+
+def test_a_huge_visit_id_in_the_query_is_refused_not_a_server_error(
+        app, database, factory, clock):
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+
+    assert client.get(f"/board?visit={2**40}").status_code == 400

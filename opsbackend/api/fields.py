@@ -116,6 +116,11 @@ class Float(_fields.Float):
         return super()._validated(value)
 
 
+def storable(value: str) -> bool:
+    """Text the database can hold: no NUL, no lone surrogate."""
+    return "\x00" not in value and not LONE_SURROGATE.search(value)
+
+
 def _no_unstorable_characters(value: str) -> None:
     if "\x00" in value:
         raise ValidationError("Text may not contain NUL characters.")
