@@ -56,11 +56,9 @@ class SeveralCurrentVisits(Conflict):
 
 def nurse_sites(session: Session, nurse: Nurse) -> frozenset[int]:
     """The sites a nurse works for: the nurse record's and the unit's they are on."""
-    sites = {nurse.site_id} if nurse.site_id is not None else set()
-    if nurse.unit_id is not None:  # session.get: the SMS check-in reads the unit anyway
-        unit = session.get(Unit, nurse.unit_id)
-        sites.add(unit.site_id if unit is not None else None)
-    return frozenset(site for site in sites if site is not None)
+    unit_site = (session.scalar(select(Unit.site_id).where(Unit.id == nurse.unit_id))
+                 if nurse.unit_id is not None else None)
+    return frozenset(site for site in (nurse.site_id, unit_site) if site is not None)
 
 
 def current_visits(session: Session, clock: Clock, nurse: Nurse) -> list[Visit]:
@@ -136,9 +134,12 @@ def leaving_visit(session: Session, clock: Clock, nurse: Nurse, visit_id: int | 
 
 
 def _of_nurse_sites(session: Session, nurse: Nurse, visit: Visit) -> bool:
-    """A nurse checks in only at visits of the sites they work for."""
-    site_id = session.scalar(select(Patient.site_id).where(Patient.id == visit.patient_id))
-    return site_id in nurse_sites(session, nurse)
+    """A nurse checks in only at visits of the sites they work for. One statement (the
+    patient's site and the nurse's unit's): it runs on every check-in."""
+    unit_site = select(Unit.site_id).where(Unit.id == nurse.unit_id).scalar_subquery()
+    patient_site, nurse_unit_site = session.execute(
+        select(Patient.site_id, unit_site).where(Patient.id == visit.patient_id)).one()
+    return patient_site in {nurse.site_id, nurse_unit_site} - {None}
 
 
 def arrive(session, clock, nurse, visit, caller: Caller) -> CheckIn:
@@ -194,7 +195,10 @@ def depart(session, clock, nurse, visit, caller: Caller) -> CheckIn:
 def _record(session, clock, nurse, visit, kind, caller: Caller, details=None) -> CheckIn:
     home = session.execute(select(Home.landline_phone, Home.lat, Home.lon)
                            .where(Home.patient_id == visit.patient_id)).first()
-    unit = (session.get(Unit, nurse.unit_id)
+    # The unit's last position only (not the unit and its shifts): an SMS check-in's
+    # place may be verified by it.
+    unit = (session.execute(select(Unit.last_lat, Unit.last_lon, Unit.last_located_at)
+                            .where(Unit.id == nurse.unit_id)).first()
             if caller.channel == "sms" and nurse.unit_id is not None else None)
     where = evv.locate(home, caller, unit, clock.now())
     check_in = CheckIn(

@@ -20,7 +20,7 @@ from opsbackend.domain.errors import Conflict, NotFound
 from opsbackend.domain.labels import Labelled, labels
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.domain.scope import Scope
-from opsbackend.models import CheckIn, EvvException, Nurse, Patient, Unit, Visit
+from opsbackend.models import CheckIn, EvvException, Nurse, Patient, Visit
 
 # The unit's reported position verifies an SMS check-in's location when it is this close
 # to the home and this recent.
@@ -37,9 +37,10 @@ class Location:
     lon: float | None = None
 
 
-def locate(home, caller, unit: Unit | None, now: datetime) -> Location:
+def locate(home, caller, unit, now: datetime) -> Location:
     """How the check-in's place is known: the home landline's caller ID, the phone's own
-    GPS, the unit's recent position near the home, or not at all."""
+    GPS, the unit's recent position near the home, or not at all. ``unit`` is anything
+    with the unit's ``last_lat``, ``last_lon`` and ``last_located_at`` (or None)."""
     if caller.phone and home is not None and caller.phone == home.landline_phone:
         return Location("home_landline")
     if caller.lat is not None:
