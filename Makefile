@@ -51,7 +51,7 @@ run: $(INSTALLED)
 # Schemathesis against the live app (tests/fuzz.py): make test's short seeded run (~80 s,
 # a third of it starting the server), and make fuzz's long one.
 SCHEMATHESIS_SHORT := --examples 5 --phases examples,fuzzing
-SCHEMATHESIS_LONG := --examples 200 --phases examples,coverage,fuzzing,stateful
+SCHEMATHESIS_LONG := --examples 200 --phases examples,fuzzing,stateful
 
 ## make test: ruff, then the suite on SQLite, then on PostgreSQL when reachable
 ## (REQUIRE_POSTGRES=1 makes an unreachable PostgreSQL a failure), then schemathesis.

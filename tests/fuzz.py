@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     parser.add_argument("--examples", type=int, default=200)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--workers", default="2")
-    parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
+    parser.add_argument("--phases", default="examples,fuzzing,stateful")
     parser.add_argument("--max-time", type=int, default=0)
     args = parser.parse_args(argv)
 

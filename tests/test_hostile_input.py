@@ -185,6 +185,18 @@ def test_maximum_lengths_are_declared_in_the_document(client):
     assert spec["components"]["schemas"]["Patient"]["properties"]["study_code"]["maxLength"] == 40
 
 
+def test_text_one_character_past_its_maximum_is_refused_even_when_that_character_is_a_space(
+        client, auth):
+    limit = client.get("/api/v1/openapi.json").json[
+        "components"]["schemas"]["Site"]["properties"]["name"]["maxLength"]
+
+    response = client.post("/api/v1/sites", json=_site_body(name="\x85" + "S" * limit),
+                           headers=auth("admin"))
+
+    assert response.status_code == 422
+    assert "name" in _field_errors(response)
+
+
 # 4. Bodies
 
 

@@ -136,6 +136,7 @@ class String(_fields.String):
     def __init__(self, *, max_length: int = DEFAULT_MAX_LENGTH, min_length: int | None = None,
                  strip: bool = True, **kwargs):
         self.strip = strip
+        self.max_length = max_length
         given = kwargs.pop("validate", None)
         extra = [] if given is None else (list(given) if isinstance(given, list | tuple)
                                           else [given])
@@ -147,6 +148,11 @@ class String(_fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
+        # The document's maxLength is a promise about what a client sends, so the
+        # length is checked before trimming: text one character too long is refused
+        # even when that character is a space we would have dropped.
+        if len(text) > self.max_length:
+            raise ValidationError(f"Longer than maximum length {self.max_length}.")
         text = text.strip() if self.strip else text
         return None if text == "" and self.allow_none else text
 
