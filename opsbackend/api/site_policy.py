@@ -110,6 +110,10 @@ def _check_body(session, scope, body: dict) -> None:
 def _covered(session, scope, name: str, value) -> bool:
     if scope.is_global or not _an_id(value):
         return True
+    if site_of.names_a_site(name):
+        # A site is its own site, and a scope holds only sites that exist: no query (a
+        # missing site and another site's are refused alike).
+        return scope.covers(value)
     site_id = site_of.site_of(session, name, value)
     return site_id is site_of.MISSING or scope.covers(site_id)
 

@@ -91,6 +91,10 @@ def knows(name: str) -> bool:
     return ALIASES.get(name, name) in SITE_QUERIES
 
 
+def names_a_site(name: str) -> bool:
+    return ALIASES.get(name, name) == "site_id"
+
+
 def site_of(session: Session, name: str, record_id: int):
     """The site of the record an id named ``name`` points at (None: no site), or MISSING."""
     model, site_query = SITE_QUERIES[ALIASES.get(name, name)]

@@ -42,7 +42,9 @@ def seed(url: str) -> tuple[int, str]:
     with database.transaction(actor="bench") as session:
         site = sites.create_site(session, dict(code="B", name="Bench", region="West",
                                                timezone="America/Los_Angeles"))
-        _record, raw = tokens.issue_token(session, name="bench", role="dispatcher")
+        # A dispatcher of this site, as real ones are (the scope is read on every request).
+        _record, raw = tokens.issue_token(session, name="bench", role="dispatcher",
+                                          site_ids=[site.id])
         site_id = site.id
     with database.engine.begin() as connection:
         connection.execute(text("CREATE TABLE bare_event (id serial PRIMARY KEY, body text, "
