@@ -60,9 +60,14 @@ def apply_changes(record, changes: dict) -> None:
 
 
 def paginate(session: Session, stmt, page: int, page_size: int) -> Page:
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)).all()
-    return Page(items=list(items), total=total or 0, page=page, page_size=page_size)
+    offset = (page - 1) * page_size
+    items = list(session.scalars(stmt.limit(page_size).offset(offset)).all())
+    if (items and len(items) < page_size) or (page == 1 and not items):
+        total = offset + len(items)  # the last page: no count query needed
+    else:
+        total = session.scalar(select(func.count()).select_from(
+            stmt.order_by(None).subquery())) or 0
+    return Page(items=items, total=total, page=page, page_size=page_size)
 
 
 def _label(model) -> str:
