@@ -48,6 +48,19 @@ def test_sites_list_paginates_and_filters_by_region(client, auth, factory):
     assert {item["region"] for item in first["items"] + second["items"]} == {"West"}
 
 
+def test_every_page_reports_the_same_total_whether_full_partial_or_past_the_end(
+        client, auth, factory):
+    for _ in range(5):
+        factory.site(region="Midwest")
+    headers = auth("viewer")
+
+    totals = [client.get(f"/api/v1/sites?page_size=2&page={page}&region=Midwest",
+                         headers=headers).json for page in (1, 2, 3, 4)]
+
+    assert [page["total"] for page in totals] == [5, 5, 5, 5]
+    assert [len(page["items"]) for page in totals] == [2, 2, 1, 0]
+
+
 def test_page_size_over_the_limit_is_a_422(client, auth):
     response = client.get("/api/v1/sites?page_size=1000", headers=auth("viewer"))
 
