@@ -24,7 +24,9 @@ def get_or_404(session: Session, model, record_id: int, *, for_update: bool = Fa
     stmt = select(model).where(model.id == record_id)
     if for_update:
         # The row as it is once locked, even if this session loaded it before the lock.
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        # FOR NO KEY UPDATE (key_share): writers of rows that only reference this one
+        # (an alert naming the course, in the scheduler's transaction) do not hold us up.
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
     record = session.scalars(stmt).first()
     if record is None:
         raise NotFound(f"{_label(model)} {record_id} does not exist")

@@ -147,7 +147,8 @@ def assign_crews(database, dispatcher: str, late_ids: set, rng) -> dict:
         for nurse, visit in zip(nurses, free, strict=False):
             visit.unit_id, visit.status = nurse.unit_id, "assigned"
             crews.append((nurse.phone, visit.id))
-        to_assign = [v.id for v in free[len(crews):]]
+        # Each visit to a unit of its own site (the site rule refuses any other).
+        to_assign = [(v.id, v.patient_id % SITES) for v in free[len(crews):]]
         families = [(f"+1626{v.patient_id:07d}", v.id) for v in free[:len(crews)]]
     rng.shuffle(to_assign)
     return {"crews": crews, "to_assign": to_assign, "families": families,
@@ -179,9 +180,11 @@ def family_replies(first: int, count: int, families) -> list:
 
 def assignments(count: int, to_assign, dispatcher: str) -> list:
     headers = {"Authorization": f"Bearer {dispatcher}", "Content-Type": "application/json"}
+    # Unit u (1-based) is of site (u - 1) % SITES, as seed() made them.
     return [("POST", f"/api/v1/visits/{visit_id}/assign",
-             f'{{"unit_id": {n % UNITS + 1}}}'.encode(), headers, 200)
-            for n, visit_id in enumerate(to_assign[:count])]
+             f'{{"unit_id": {site + 1 + SITES * (n % (UNITS // SITES))}}}'.encode(), headers,
+             200)
+            for n, (visit_id, site) in enumerate(to_assign[:count])]
 
 
 def run_day(seconds: int, load: dict) -> dict:

@@ -77,7 +77,7 @@ def escalate_due(session: Session, clock: Clock) -> tuple[int, int]:
         select(Alert)
         .where(Alert.status.in_(OPEN_STATUSES), Alert.next_escalation_at <= now)
         .order_by(Alert.next_escalation_at)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
     escalated = messages = 0
     for alert in session.scalars(stmt).all():

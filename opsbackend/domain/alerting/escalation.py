@@ -174,7 +174,7 @@ def set_acknowledgement_pause(session: Session, site_id: int | None, alert_kind:
         raise Invalid(f"unknown alert kind {alert_kind!r}", field="alert_kind")
     row = session.scalars(select(AcknowledgementPause).where(
         _is(AcknowledgementPause.site_id, site_id),
-        _is(AcknowledgementPause.alert_kind, alert_kind)).with_for_update()).first()
+        _is(AcknowledgementPause.alert_kind, alert_kind)).with_for_update(key_share=True)).first()
     if row is None:
         row = AcknowledgementPause(site_id=site_id, alert_kind=alert_kind, minutes=minutes)
         session.add(row)

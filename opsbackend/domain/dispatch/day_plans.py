@@ -83,7 +83,7 @@ def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:
     # The units' row locks serialise this with any assignment to them (assignment.assign).
     unit_ids = sorted({route["unit_id"] for route in plan.routes["routes"]})
     units = {unit.id: unit for unit in session.scalars(
-        select(Unit).where(Unit.id.in_(unit_ids)).order_by(Unit.id).with_for_update())}
+        select(Unit).where(Unit.id.in_(unit_ids)).order_by(Unit.id).with_for_update(key_share=True))}
     planned = {stop["visit_id"]: (route["unit_id"], stop["start"])
                for route in plan.routes["routes"] for stop in route["stops"]}
     _refuse_if_stale(session, site, plan, planned)
@@ -91,7 +91,7 @@ def apply_plan(session: Session, clock: Clock, plan_id: int, travel) -> DayPlan:
     for left in plan.routes["unassigned"]:
         if not left["reason"].startswith(NO_ROOM):
             continue  # left out for its own reasons (no coordinates, skills): as it was
-        visit = session.get(Visit, left["visit_id"], with_for_update=True)
+        visit = session.get(Visit, left["visit_id"], with_for_update={"key_share": True})
         # The plan found no room for it: still booked, it would clash with the planned
         # routes. Unassigned, it raises its alert like any visit nobody took.
         if visit.status == "assigned":

@@ -50,7 +50,8 @@ def insert_visit(session: Session, clock: Clock, scope: Scope, plan_id: int, vis
     # Every unit of the site is locked, as an assignment locks its unit: nobody books
     # under this insertion.
     units = {unit.id: unit for unit in session.scalars(
-        select(Unit).where(Unit.site_id == site.id).order_by(Unit.id).with_for_update())}
+        select(Unit).where(Unit.site_id == site.id).order_by(Unit.id)
+        .with_for_update(key_share=True))}
     booked = day_problem.visits_of_day(session, site, plan.day, ("assigned",))
     day = day_problem.build(session, clock.now(), site, plan.day, [*booked, visit], travel,
                             plan.routes.get("objective", "distance"))
@@ -64,7 +65,7 @@ def insert_visit(session: Session, clock: Clock, scope: Scope, plan_id: int, vis
               for vehicle_id, order in found.orders.items()]
     others = {v.id: v for v in session.scalars(select(Visit).where(
         Visit.id.in_([s.job_id for r in routes for s in r.stops if s.job_id != visit.id]))
-        .with_for_update())} | {visit.id: visit}
+        .with_for_update(key_share=True))} | {visit.id: visit}
     for route in routes:
         unit = units[day.legs[route.vehicle_id].unit_id]
         for stop in route.stops:
@@ -75,7 +76,7 @@ def insert_visit(session: Session, clock: Clock, scope: Scope, plan_id: int, vis
 
 
 def _urgent_visit(session, scope, plan, visit_id) -> Visit:
-    visit = session.get(Visit, visit_id, with_for_update=True)
+    visit = session.get(Visit, visit_id, with_for_update={"key_share": True})
     site_id = session.get(Patient, visit.patient_id).site_id if visit else None
     if visit is None or not scope.covers(site_id):
         raise Invalid(f"visit {visit_id} does not exist", field="visit_id")

@@ -157,7 +157,8 @@ def course_in_scope(session: Session, scope: Scope, course_id: int) -> Course:
 
 def prepared_bag_in_scope(session: Session, scope: Scope, prepared_bag_id: int, *,
                           for_update: bool = False) -> PreparedBag:
-    prepared = session.get(PreparedBag, prepared_bag_id, with_for_update=for_update)
+    prepared = session.get(PreparedBag, prepared_bag_id,
+                           with_for_update={"key_share": True} if for_update else None)
     if prepared is None:
         raise NotFound(f"Prepared bag {prepared_bag_id} does not exist")
     try:

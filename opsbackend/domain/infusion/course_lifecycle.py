@@ -40,7 +40,7 @@ def start_course(
 def _only_course_running(session: Session, course: Course) -> None:
     # The patient's row is locked, so two courses started at once are checked in turn.
     session.scalars(select(Patient.id).where(Patient.id == course.patient_id)
-                    .with_for_update()).first()
+                    .with_for_update(key_share=True)).first()
     other = session.scalars(select(Course).where(
         Course.patient_id == course.patient_id, Course.id != course.id,
         Course.status.in_(("active", "paused"))).order_by(Course.id)).first()

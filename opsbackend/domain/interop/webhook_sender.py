@@ -124,7 +124,8 @@ def _claim(database, clock: Clock, limit: int) -> list[_Claimed]:
                .where(DELIVERIES.c.status == "queued", DELIVERIES.c.next_attempt_at <= now,
                       active)
                .order_by(DELIVERIES.c.id).limit(limit)
-               .with_for_update(skip_locked=True))  # PostgreSQL; SQLite writers take turns
+               # PostgreSQL; SQLite writers take turns
+               .with_for_update(skip_locked=True, key_share=True))
         rows = session.execute(
             update(DELIVERIES)
             # status again: a second sender's claim on SQLite finds nothing left to take.
@@ -185,7 +186,8 @@ def _record(database, clock, settings, attempts: list[_Attempt], untried: list[i
 
 def _record_failure(session, clock, settings, attempt: _Attempt, summary) -> str:
     row = session.get(WebhookDelivery, attempt.delivery.id)
-    subscription = session.get(WebhookSubscription, row.subscription_id, with_for_update=True)
+    subscription = session.get(WebhookSubscription, row.subscription_id,
+                               with_for_update={"key_share": True})
     row.last_attempt_at, row.last_response_status = attempt.at, attempt.status
     row.last_error = attempt.error[:500]
     subscription.consecutive_failures += 1

@@ -73,7 +73,7 @@ def get_subscription(session: Session, scope: Scope, subscription_id: int, *,
                      for_update: bool = False) -> WebhookSubscription:
     stmt = select(WebhookSubscription).where(WebhookSubscription.id == subscription_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     subscription = session.scalars(stmt).first()
     if subscription is None or subscription.status == "deleted" or not scope.covers(
             subscription.site_id):

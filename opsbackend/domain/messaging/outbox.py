@@ -174,7 +174,7 @@ def reap_stuck(database, clock: Clock, provider) -> int:
         stuck = session.scalars(
             select(OutboundMessage).where(OutboundMessage.status == "sending",
                                           OutboundMessage.claimed_at <= cutoff)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, key_share=True)
         ).all()
         for message in stuck:
             if message.provider_sid:  # a status callback told us the provider has it
@@ -281,7 +281,8 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary,
                    OUTBOX.c.next_attempt_at.is_(None) | (OUTBOX.c.next_attempt_at <= now))
             .order_by(OUTBOX.c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite writers take turns
+            # PostgreSQL; SQLite writers take turns
+            .with_for_update(skip_locked=True, key_share=True)
         )
         if only_ids is not None:
             due = due.where(OUTBOX.c.id.in_(only_ids))

@@ -74,7 +74,7 @@ def _guards(session: Session, now, subjects: list[str]) -> list[PinGuard]:
             except IntegrityError:
                 pass  # a parallel guess made it: we lock it below
     guards = list(session.scalars(select(PinGuard).where(PinGuard.subject.in_(subjects))
-                                  .order_by(PinGuard.subject).with_for_update()
+                                  .order_by(PinGuard.subject).with_for_update(key_share=True)
                                   .execution_options(populate_existing=True)))
     for guard in guards:
         if guard.window_started_at is None or guard.window_started_at <= now - LOCK_WINDOW:

@@ -71,7 +71,7 @@ def sign_in(session: Session, clock: Clock, email: str, password: str) -> SignIn
     """Check the password; count a wrong one and lock at the limit. The caller commits."""
     user = session.scalars(
         select(UserAccount).where(UserAccount.email == normalise_email(email))
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).first()
     if user is None or user.disabled_at is not None:
         check_password_hash(_UNKNOWN_USER_HASH, password)
