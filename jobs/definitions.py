@@ -31,7 +31,7 @@ class Job:
     name: str
     seconds: int
     run: callable
-    # The outbox sender (claim, then send) and the batched bag scan commit as they go:
+    # The outbox sender (claim, then send) and the batched scans commit as they go:
     # they open their own sessions.
     own_transactions: bool = False
 
@@ -39,12 +39,24 @@ class Job:
 def missed_bag_changes(database, clock, context) -> JobResult:
     """The scan in batches, each committed: in a burst (thousands of bags overdue at
     once) the first alerts' SMS go out while the later ones are being raised."""
+    return _in_batches(database, clock, context, "job:missed_bag_changes",
+                       alert_scans.scan_bags)
+
+
+def unassigned_visits(database, clock, context) -> JobResult:
+    """In batches too: a busy start (every visit of the next hours without a unit) raises
+    thousands of alerts, and the first reach the desk while the rest are raised."""
+    return _in_batches(database, clock, context, "job:unassigned_visits",
+                       alert_scans.scan_unassigned_visits)
+
+
+def _in_batches(database, clock, context, actor: str, scan_batch) -> JobResult:
     total = JobResult()
     after = None
     while True:
-        with database.transaction(actor="job:missed_bag_changes") as session:
-            scan = alert_scans.scan_bags(session, clock, context.alert_rules, after=after,
-                                         limit=alert_scans.BAG_BATCH)
+        with database.transaction(actor=actor) as session:
+            scan = scan_batch(session, clock, context.alert_rules, after=after,
+                              limit=alert_scans.BAG_BATCH)
         total.examined += scan.examined
         total.alerts_raised += scan.alerts_raised
         total.messages_queued += scan.messages_queued
@@ -62,11 +74,6 @@ def escalation(session, clock, context) -> JobResult:
 
 def pump_alarms(session, clock, context) -> JobResult:
     scan = alert_scans.scan_pump_alarms(session, clock, context.alert_rules)
-    return JobResult(scan.examined, scan.alerts_raised, scan.messages_queued)
-
-
-def unassigned_visits(session, clock, context) -> JobResult:
-    scan = alert_scans.scan_unassigned_visits(session, clock, context.alert_rules)
     return JobResult(scan.examined, scan.alerts_raised, scan.messages_queued)
 
 
@@ -135,7 +142,7 @@ JOBS = (
     Job("missed_bag_changes", 5, missed_bag_changes, own_transactions=True),
     Job("escalation", 15, escalation),
     Job("pump_alarms", 30, pump_alarms),
-    Job("unassigned_visits", 60, unassigned_visits),
+    Job("unassigned_visits", 60, unassigned_visits, own_transactions=True),
     Job("late_units", 60, late_units),
     Job("callback_requests", 60, callback_requests),
     Job("failed_deliveries", 60, failed_deliveries),

@@ -211,6 +211,25 @@ def test_an_unassigned_visit_due_soon_alerts_the_dispatcher(database, clock, con
     assert [m.to_phone for m in messages(database, alert_id=alert.id)] == [DISPATCH]
 
 
+def test_a_busy_start_of_unassigned_visits_is_raised_in_committed_batches_each_waking_the_sender(
+        database, clock, context, factory, monkeypatch):
+    from opsbackend.domain.alerting import alert_scans
+
+    monkeypatch.setattr(alert_scans, "BAG_BATCH", 2)
+    woken = []
+    context.wake_sender = lambda: woken.append(1)
+    for _ in range(5):
+        factory.active_course(bag_interval_hours=24)
+    clock.advance(hours=11)
+
+    first = BY_NAME["unassigned_visits"].run(database, clock, context)
+    again = BY_NAME["unassigned_visits"].run(database, clock, context)
+
+    assert first.alerts_raised == 5 and len(alerts(database, "unassigned_visit")) == 5
+    assert len(woken) == 3  # batches of 2, 2 and 1
+    assert again.examined == 0 and again.alerts_raised == 0  # alerted visits are not re-read
+
+
 def test_family_reminders_wait_for_morning_and_skip_opted_out(database, clock, context,
                                                               factory):
     from datetime import UTC, datetime

@@ -160,3 +160,41 @@ def test_the_map_draws_homes_and_units_with_nothing_outside_reachable(page, scen
     assert serious_accessibility_violations(page) == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "map.png"), full_page=True)
+
+
+def test_the_dispatcher_acknowledges_an_alert_with_the_keyboard_alone(page, scenario):
+    sign_in(page)
+    page.get_by_role("heading", name="Now").wait_for()
+
+    for _ in range(60):  # Tab through the page, in its focus order, to the button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.innerText || ''").startswith("Acknowledge"):
+            break
+    else:
+        pytest.fail("Tab never reached the Acknowledge button")
+    page.keyboard.press("Enter")
+
+    page.get_by_text("acknowledged: its escalation pauses").wait_for()
+
+
+def test_on_a_tablet_the_board_fits_the_screen_and_its_tables_scroll_inside(browser, served,
+                                                                             scenario):
+    tablet = browser.new_context(base_url=served, viewport={"width": 768, "height": 1024},
+                                 has_touch=True, is_mobile=True)
+    page = tablet.new_page()
+    try:
+        sign_in(page)
+        page.get_by_role("heading", name="Now").wait_for()
+
+        page_width = page.evaluate("document.documentElement.scrollWidth")
+        suggestions = page.locator("table.bags tr", has_text="W-SOON").get_by_role(
+            "link", name="Suggestions")
+        suggestions.scroll_into_view_if_needed()
+        suggestions.tap()
+        page.get_by_role("button", name="Assign WEST-9").wait_for()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "board-tablet.png"), full_page=True)
+    finally:
+        tablet.close()
+
+    assert page_width <= 768
