@@ -170,7 +170,7 @@ def seed_demo():
 @with_appcontext
 def demo_sign_ins():
     """Print the demo's board sign-ins (after seed-demo), for `make run`."""
-    from opsbackend.demo import seed_demo_users
+    from opsbackend.demo import DEMO_USERS, seed_demo_users
 
     settings = _settings()
     if settings.environment == "production":
@@ -178,9 +178,10 @@ def demo_sign_ins():
     with _database().transaction(actor="cli:demo-sign-ins") as session:
         sign_ins = seed_demo_users(session, settings.secret_key)
     click.echo(f"Board sign-in at http://{settings.host}:{settings.port}/board "
-               "(email, password):")
-    for email, password in sign_ins.items():
-        click.echo(f"  {email:<26} {password}")
+               "(email, password, who):")
+    for email, role, codes in DEMO_USERS:
+        sites = ", ".join(codes) if codes else "every site"
+        click.echo(f"  {email:<26} {sign_ins[email]:<24} {role}: {sites}")
 
 
 @main.command("create-user")

@@ -153,9 +153,10 @@ def test_the_demo_sign_ins_printed_after_seed_demo_work(app):
     runner = app.test_cli_runner()
     runner.invoke(main, ["seed-demo"], catch_exceptions=False)
     output = runner.invoke(main, ["demo-sign-ins"], catch_exceptions=False).output
-    demo = dict(line.split() for line in output.splitlines()[1:])
+    demo = dict(line.split()[:2] for line in output.splitlines()[1:])
 
     assert set(demo) == {"dispatcher@example.org", "admin@example.org"}
+    assert "dispatcher: CHLA, CHOP" in output and "admin: every site" in output
     for email, password in demo.items():
         assert sign_in(app.test_client(), email, password).status_code == 302, email
 
