@@ -47,5 +47,10 @@ def run_job(database, clock, job, context) -> JobResult | None:
     )
     with database.transaction(actor=f"job:{job.name}") as session:
         session.add(JobRun(**record))
-    log.info("job run", extra={k: v for k, v in record.items() if k != "started_at"})
+    # A run that found nothing to do is logged at DEBUG: several jobs tick every 5 s, and
+    # the job_run table and /metrics keep every run anyway.
+    idle = error is None and not (result_or_empty.examined or result_or_empty.alerts_raised
+                                  or result_or_empty.messages_queued)
+    log.log(logging.DEBUG if idle else logging.INFO, "job run",
+            extra={k: v for k, v in record.items() if k != "started_at"})
     return result

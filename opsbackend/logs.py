@@ -26,5 +26,9 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # werkzeug's own access lines would duplicate ours.
+    # werkzeug's own access lines would duplicate ours, and APScheduler's "Running job" /
+    # "executed successfully" pairs (several every 5 s) would bury them: each job run is
+    # logged once by jobs/runner.py. Their warnings and errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(
+        logging.DEBUG if root.level <= logging.DEBUG else max(logging.WARNING, root.level))

@@ -313,3 +313,17 @@ def test_the_demo_has_an_overdue_bag_that_alerts_on_the_first_tick(app, client, 
     sent_to = sorted(m.to_phone for m in messages(database, alert_id=alert.id))
     assert sent_to == ["+12155550101", "+12155550134", "+12155550135"]  # desk, EAST-1 crew
     assert reply_text(arrived).startswith("Registrado: llegada a W-001")  # Rosa: Spanish
+
+
+def test_a_job_run_with_nothing_to_do_logs_at_debug_and_one_that_acted_at_info(
+        database, clock, context, factory, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="opsbackend.jobs")
+    run(database, clock, context, "unassigned_visits")  # nothing to do yet
+    factory.active_course(bag_interval_hours=24)
+    clock.advance(hours=11)
+    run(database, clock, context, "unassigned_visits")
+
+    assert [r.levelname for r in caplog.records if r.getMessage() == "job run"] == [
+        "DEBUG", "INFO"]
