@@ -131,7 +131,8 @@ def _no_unstorable_characters(value: str) -> None:
 class String(_fields.String):
     """Text without NUL or lone surrogates, trimmed (``strip=False`` keeps the spaces),
     at most ``max_length`` characters (declared in the document as maxLength). Blank text
-    in a field that may be null is null: "" is no state, no second address line."""
+    in a free-text field that may be null is null: "" is no state, no second address line
+    (a choice or a non-blank field refuses it, as its enum or minLength says)."""
 
     def __init__(self, *, max_length: int = DEFAULT_MAX_LENGTH, min_length: int | None = None,
                  strip: bool = True, **kwargs):
@@ -140,6 +141,10 @@ class String(_fields.String):
         given = kwargs.pop("validate", None)
         extra = [] if given is None else (list(given) if isinstance(given, list | tuple)
                                           else [given])
+        # Blank becomes null only where the document admits "" (no minLength, no enum):
+        # elsewhere "" is refused as the document says, not quietly taken as null.
+        self.blank_is_null = not min_length and not any(
+            isinstance(check, validate.OneOf) for check in extra)
         super().__init__(
             validate=[validate.Length(min=min_length, max=max_length),
                       _no_unstorable_characters, *extra],
@@ -154,7 +159,7 @@ class String(_fields.String):
         if len(text) > self.max_length:
             raise ValidationError(f"Longer than maximum length {self.max_length}.")
         text = text.strip() if self.strip else text
-        return None if text == "" and self.allow_none else text
+        return None if text == "" and self.allow_none and self.blank_is_null else text
 
     def _validate(self, value):
         if value is not None:  # blank made null: nothing left to check
