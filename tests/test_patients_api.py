@@ -193,6 +193,21 @@ def test_the_same_phone_twice_on_one_patient_is_a_409(client, auth, factory):
     assert "phone" in response.json["errors"]["json"]
 
 
+def test_an_eleventh_contact_is_a_409_naming_contacts_and_adds_nothing(client, auth, factory,
+                                                                        database):
+    """Found by the long fuzz: contacts added one by one passed the document's maxItems 10,
+    and every later read of the patient broke its own schema."""
+    patient = factory.patient()  # one contact
+    added = [client.post(f"/api/v1/patients/{patient.id}/contacts",
+                         json={"name": f"Aunt {n}", "relationship": "aunt",
+                               "phone": f"+1626555{n:04d}"}, headers=auth("dispatcher"))
+             for n in range(9100, 9110)]
+
+    assert [r.status_code for r in added] == [201] * 9 + [409]
+    assert "contacts" in added[-1].json["errors"]["json"]
+    assert count_rows(database, Contact, Contact.patient_id == patient.id) == 10
+
+
 def test_patients_filter_by_site_and_status(client, auth, factory):
     site = factory.site()
     factory.patient(site_id=site.id)

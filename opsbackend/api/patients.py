@@ -79,7 +79,8 @@ class PatientSchema(Schema):
     language = language(load_default="en")
     status = one_of(PATIENT_STATUSES)
     home = fields.Nested(HomeSchema, allow_none=True)
-    contacts = fields.List(fields.Nested(ContactSchema), validate=validate.Length(max=10))
+    contacts = fields.List(fields.Nested(ContactSchema),
+                           validate=validate.Length(max=patients.MAX_CONTACTS))
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from opsbackend.domain.errors import Conflict, Invalid, NotFound
@@ -20,6 +20,9 @@ from opsbackend.models import Contact, Home, Patient, Site
 INFANT_MONTHS = 12
 HOME_REQUIRED = ("address_line1", "city", "postal_code")
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code", "country")
+
+# Who the family line reaches: a patient's contacts, at most (the API says so too).
+MAX_CONTACTS = 10
 
 
 def create_patient(session: Session, data: dict, locate=None) -> Patient:
@@ -104,7 +107,12 @@ def set_home(session: Session, patient: Patient, home_data: dict, locate=None) -
 
 
 def add_contact(session: Session, patient_id: int, data: dict) -> Contact:
-    get_or_404(session, Patient, patient_id)
+    # The patient's row lock makes two adds at once count in turn.
+    get_or_404(session, Patient, patient_id, for_update=True)
+    held = session.scalar(select(func.count()).where(Contact.patient_id == patient_id))
+    if held >= MAX_CONTACTS:
+        raise Conflict(f"patient {patient_id} already has {MAX_CONTACTS} contacts, the most "
+                       "a patient may have: remove one first", field="contacts")
     _require_unique_contact_phone(session, patient_id, data["phone"])
     contact = Contact(patient_id=patient_id, **data)
     session.add(contact)
