@@ -75,6 +75,18 @@ def test_a_missed_bag_change_alerts_the_nurse_and_the_dispatcher_once(database, 
     assert f"A{alert.id}" in body and "MISSED" in body and "blinatumomab" not in body
 
 
+def test_a_missed_bag_alert_says_when_it_was_due_in_the_sites_own_time(database, clock,
+                                                                       context, overdue):
+    _nurse, course, _visit = overdue
+    clock.advance(hours=24, minutes=15)
+
+    run(database, clock, context, "missed_bag_changes")
+
+    [alert] = alerts(database, "missed_bag_change")
+    # T0 + 24 h is Tue Mar 3 15:00 UTC: 07:00 in Los Angeles, the factory site's zone.
+    assert alert.summary.endswith("(due Tue Mar 3 07:00 PST)"), alert.summary
+
+
 def test_a_bag_about_to_be_missed_is_at_risk_first(database, clock, context, factory):
     course = factory.active_course(bag_interval_hours=24)  # its visit has no unit
     clock.advance(hours=23, minutes=5)

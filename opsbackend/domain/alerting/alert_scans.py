@@ -82,6 +82,7 @@ def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_
         return result
     result.last, result.more = (bags[-1].due_at, bags[-1].id), len(bags) == limit
     context = _BagContext.load(session, owed.subquery())
+    zones = _site_zones(session)
     wanted, superseded = [], []
     for bag in bags:
         result.examined += 1
@@ -101,7 +102,8 @@ def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_
         if kind == "missed_bag_change" and f"at_risk:bag:{bag.id}" in context.open_at_risk:
             superseded.append(f"at_risk:bag:{bag.id}")
         patient = context.patients[course.patient_id]
-        wanted.append(_bag_alert(kind, bag, course, patient, visit, condition_at))
+        wanted.append(_bag_alert(kind, bag, course, patient, visit, condition_at,
+                                 zones[patient.site_id]))
     if superseded:
         alerts.resolve_where(session, clock, "superseded by a missed bag change alert",
                              Alert.dedupe_key.in_(superseded))
@@ -188,6 +190,7 @@ def scan_pump_alarms(session: Session, clock: Clock, rules: AlertRules = DEFAULT
         .order_by(PumpReport.reported_at)
     ).all()
     wanted = []
+    zones = _site_zones(session) if stale else {}
     for course_id in dict.fromkeys(report.course_id for report in stale):
         result.examined += 1
         alarm = unresolved_alarm(session, course_id)  # the alarm that opened the condition
@@ -199,7 +202,7 @@ def scan_pump_alarms(session: Session, clock: Clock, rules: AlertRules = DEFAULT
             patient_id=patient.id, course_id=course_id, pump_report_id=alarm.id,
             condition_at=alarm.reported_at + rules.pump_alarm_unresolved_after,
             summary=f"{patient.study_code}: pump alarm ({alarm.alarm_type}) unresolved since "
-                    f"{alarm.reported_at.isoformat()}",
+                    f"{templates.local_time(alarm.reported_at, zones[patient.site_id])}",
         ))
     for raised in alert_batches.raise_alerts(session, clock, wanted):
         result.count(raised)
@@ -269,12 +272,17 @@ def scan_unassigned_visits(
     return result
 
 
-def _bag_alert(kind, bag, course, patient, visit, condition_at) -> dict:
+def _bag_alert(kind, bag, course, patient, visit, condition_at, zone: str) -> dict:
     words = "missed" if kind == "missed_bag_change" else "at risk"
     return dict(
         kind=kind, dedupe_key=f"{kind}:bag:{bag.id}", site_id=patient.site_id,
         patient_id=patient.id, course_id=course.id, bag_id=bag.id,
         visit_id=visit.id if visit else None, condition_at=condition_at,
         summary=f"{patient.study_code}: bag {bag.sequence} change {words} "
-                f"(due {bag.due_at.isoformat()})",
+                f"(due {templates.local_time(bag.due_at, zone)})",
     )
+
+
+def _site_zones(session: Session) -> dict[int, str]:
+    """Each site's time zone: alert summaries say times as the site's people read them."""
+    return dict(session.execute(select(Site.id, Site.timezone)).all())
