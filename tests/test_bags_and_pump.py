@@ -229,3 +229,16 @@ def test_a_nurse_token_reports_as_its_nurse(client, factory, database):
     response = report(client, {"Authorization": f"Bearer {raw}"}, course.id, status="running")
 
     assert response.json["reported_by_nurse_id"] == nurse.id
+
+
+def test_a_keyed_pump_report_naming_no_nurse_is_refused_not_a_silent_201(client, auth, factory,
+                                                                         database):
+    """Found by the long fuzz: a foreign-key refusal was taken for a race on the key, and
+    the answer was 201 with an empty body and nothing stored."""
+    course = factory.active_course()
+
+    response = report(client, auth("admin"), course.id, status="running",
+                      reported_by_nurse_id=999_999, idempotency_key="fuzz-1")
+
+    assert response.status_code in (409, 422)
+    assert count_rows(database, PumpReport, PumpReport.course_id == course.id) == 0

@@ -12,7 +12,15 @@ from opsbackend.api.blueprint import Blueprint
 from opsbackend.api.courses import CourseSchema
 from opsbackend.api.custody import label_text, lot_field
 from opsbackend.api.field_visibility import Schema
-from opsbackend.api.fields import PageArgs, one_of, page_of, paging, short_text, utc_datetime
+from opsbackend.api.fields import (
+    PageArgs,
+    one_of,
+    page_of,
+    paging,
+    record_id,
+    short_text,
+    utc_datetime,
+)
 from opsbackend.api.site_policy import RECORD
 from opsbackend.domain.infusion import (
     bag_change_requests,
@@ -124,7 +132,7 @@ class PumpReportSchema(Schema):
     battery_pct = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100))
     rate_ml_per_hour = fields.Float(allow_none=True, validate=validate.Range(min=0, max=50))
     reported_at = utc_datetime(metadata={"description": "default: now"})
-    reported_by_nurse_id = fields.Integer(allow_none=True)
+    reported_by_nurse_id = record_id(allow_none=True)
     reported_by = one_of(("nurse", "system"), load_default="nurse")
     source = one_of(("api", "web"), load_default="api")
     idempotency_key = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))

@@ -53,8 +53,12 @@ def record_pump_report(
             with session.begin_nested():
                 session.add(report)
         except IntegrityError:
-            # The same key won a race with us: that report stands.
-            return _by_key(session, key), False
+            # The same key won a race with us: that report stands. Any other refusal (a
+            # nurse that does not exist) is the caller's to answer, never a silent 201.
+            seen = _by_key(session, key)
+            if seen is None:
+                raise
+            return seen, False
     if "out_of_order" in report.flags:
         return report, True
     _apply_to_course(session, course, report, rules)
