@@ -122,10 +122,10 @@ def storable(value: str) -> bool:
 
 
 def _no_unstorable_characters(value: str) -> None:
-    if "\x00" in value:
-        raise ValidationError("Text may not contain NUL characters.")
-    if LONE_SURROGATE.search(value):
-        raise ValidationError("Text may not contain lone surrogates (invalid Unicode).")
+    if storable(value):
+        return
+    raise ValidationError("Text may not contain NUL characters." if "\x00" in value
+                          else "Text may not contain lone surrogates (invalid Unicode).")
 
 
 class String(_fields.String):

@@ -14,6 +14,7 @@ from opsbackend.domain.errors import DomainError, NotFound
 from opsbackend.domain.labels import label_visit
 from opsbackend.domain.messaging import callbacks
 from opsbackend.domain.phone import evv
+from opsbackend.domain.registry import sites
 from opsbackend.models.callback import CALLBACK_OUTCOMES
 from opsbackend.models.evv import EVV_REASON_CODES
 from opsbackend.models.visit import VISIT_REASON_CODES
@@ -229,7 +230,7 @@ def _note() -> str | None:
 
 
 def _zone_of(session, visit) -> str:
-    return now.site_zones(session, g.scope)[visits.site_id_of(session, visit)]
+    return sites.zones(session, g.scope)[visits.site_id_of(session, visit)]
 
 
 def _after(visit_id: int | None = None):
@@ -252,7 +253,7 @@ def _now() -> dict:
     open_alerts = now.open_alerts(session, g.scope)
     return dict(
         now=clock.now(),
-        zones=now.site_zones(session, g.scope),
+        zones=sites.zones(session, g.scope),
         bag_changes=now.bag_changes_due(session, clock, g.scope),
         alerts=open_alerts,
         units=now.units_now(session, clock, g.scope),
@@ -275,7 +276,7 @@ def _suggestions(visit_id: int) -> dict:
     except NotFound:
         abort(404)
     visit = visits.visit_in_scope(session, g.scope, visit_id)
-    zone = now.site_zones(session, g.scope).get(visits.site_id_of(session, visit))
+    zone = sites.zones(session, g.scope).get(visits.site_id_of(session, visit))
     return dict(visit=label_visit(session, visit), zone=zone, now=context.clock().now(),
                 visit_reasons=VISIT_REASON_CODES, extra_kinds=EXTRA_VISIT_KINDS,
                 suitable=[j for j in judged if j.placement],

@@ -12,6 +12,7 @@ from opsbackend.domain.errors import DomainError, NotFound
 from opsbackend.domain.history.timeline import patient_timeline
 from opsbackend.domain.labels import label_plan
 from opsbackend.domain.messaging import message_log
+from opsbackend.domain.registry import sites
 from opsbackend.domain.scope import Scope
 from opsbackend.models import Site
 from opsbackend.web.blueprint import blp, signed_in
@@ -58,7 +59,7 @@ def patient_page(patient_id):
     entries += [dict(at=m["at"], what=f"SMS {m['direction']} ({m['status']})",
                      detail=m["body"] or m["template"] or "") for m in messages]
     entries.sort(key=lambda entry: entry["at"])
-    zone = now.site_zones(session, g.scope).get(patient.site_id)
+    zone = sites.zones(session, g.scope).get(patient.site_id)
     return render_template("board/patient.html", patient=patient, entries=entries, zone=zone)
 
 

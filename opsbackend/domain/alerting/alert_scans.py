@@ -14,7 +14,9 @@ from opsbackend.domain.infusion.bags import due_bags_query
 from opsbackend.domain.infusion.course_progress import progress_from
 from opsbackend.domain.infusion.pump_reports import unresolved_alarm
 from opsbackend.domain.messaging import templates
+from opsbackend.domain.registry import sites
 from opsbackend.domain.rules import DEFAULT_ALERT_RULES, AlertRules
+from opsbackend.domain.scope import Scope
 from opsbackend.models import (
     Alert,
     Bag,
@@ -82,7 +84,7 @@ def scan_bags(session: Session, clock: Clock, rules: AlertRules = DEFAULT_ALERT_
         return result
     result.last, result.more = (bags[-1].due_at, bags[-1].id), len(bags) == limit
     context = _BagContext.load(session, owed.subquery())
-    zones = _site_zones(session)
+    zones = sites.zones(session, Scope.everything())
     wanted, superseded = [], []
     for bag in bags:
         result.examined += 1
@@ -190,7 +192,7 @@ def scan_pump_alarms(session: Session, clock: Clock, rules: AlertRules = DEFAULT
         .order_by(PumpReport.reported_at)
     ).all()
     wanted = []
-    zones = _site_zones(session) if stale else {}
+    zones = sites.zones(session, Scope.everything()) if stale else {}
     for course_id in dict.fromkeys(report.course_id for report in stale):
         result.examined += 1
         alarm = unresolved_alarm(session, course_id)  # the alarm that opened the condition
@@ -282,7 +284,3 @@ def _bag_alert(kind, bag, course, patient, visit, condition_at, zone: str) -> di
                 f"(due {templates.local_time(bag.due_at, zone)})",
     )
 
-
-def _site_zones(session: Session) -> dict[int, str]:
-    """Each site's time zone: alert summaries say times as the site's people read them."""
-    return dict(session.execute(select(Site.id, Site.timezone)).all())

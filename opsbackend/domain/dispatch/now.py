@@ -17,7 +17,7 @@ from opsbackend.domain.errors import NotFound
 from opsbackend.domain.labels import Labelled, label_by_visit, label_visits
 from opsbackend.domain.records import get_or_404
 from opsbackend.domain.scope import Scope
-from opsbackend.models import Alert, Bag, CheckIn, Course, Home, Patient, Site, Unit, Visit
+from opsbackend.models import Alert, Bag, CheckIn, Course, Home, Patient, Unit, Visit
 
 HORIZON = timedelta(hours=24)
 # A bag change due this soon with no unit on it, or a unit expected after the bag is due,
@@ -52,11 +52,6 @@ class UnitNow:
     current: Labelled | None
     next: Labelled | None
     last_check_in_at: datetime | None
-
-
-def site_zones(session: Session, scope: Scope) -> dict[int, str]:
-    """Each of the caller's sites' time zone, by site id."""
-    return dict(session.execute(select(Site.id, Site.timezone).where(scope.where(Site.id))).all())
 
 
 def bag_changes_due(session: Session, clock: Clock, scope: Scope,
