@@ -39,6 +39,8 @@ def change_once(session: Session, course_id: int, key: str, body: dict,
                 session.add(claim)
         except IntegrityError:  # a parallel request with this key got there first
             earlier = _find(session, course_id, key)
+            if earlier is None:  # refused for another reason: never answer it as a replay
+                raise
         else:
             claim.response = change()
             claim.new_bag_id = claim.response.get("new_bag", {}).get("id")
