@@ -31,13 +31,16 @@ ERRORS = {
 
 class FakeTwilio(FakeServer):
     def __init__(self, hang_seconds: float = 3.0, host: str = "127.0.0.1", port: int = 0,
-                 echo: bool = False):
+                 echo: bool = False, latency_seconds: float = 0.0):
         self.messages: list[dict] = []
         # When each message arrived (time.time(), by SID): date_created has whole seconds.
         self.arrivals: dict[str, float] = {}
         self.failures: list[str] = []
         self.requests = 0
         self.hang_seconds = hang_seconds
+        # How long each message create takes to answer: Twilio's REST API answers in
+        # 100-300 ms from a data centre, and a sender that waits on each in turn is slow.
+        self.latency_seconds = latency_seconds
         self.echo = echo
         self._lock = threading.Lock()
         fake = self
@@ -82,6 +85,7 @@ class FakeTwilio(FakeServer):
         if failure in ERRORS:
             status, text = ERRORS[failure]
             return _send(handler, status, _error(int(failure), text))
+        time.sleep(self.latency_seconds)
         message = self._accept(form)
         if failure == "accept_then_timeout":
             time.sleep(self.hang_seconds)

@@ -1,6 +1,8 @@
 """The outbox through the real Twilio SDK against the fake Twilio."""
 
+import random
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -250,6 +252,71 @@ def test_an_outage_keeps_messages_and_their_order(database, clock, twilio_provid
 
     assert fake_twilio.bodies_to(NURSE_PHONE) == [f"alert {n}" for n in range(5)]
     assert {row(database, i).status for i in ids} == {"sent"}
+
+
+class Delayed:
+    """The real provider, each send held a moment (``before_send``) as Twilio's answer is."""
+
+    name = "delayed"
+
+    def __init__(self, provider, before_send):
+        self.provider, self.before_send = provider, before_send
+
+    def send(self, to, body, callback):
+        self.before_send()
+        return self.provider.send(to, body, callback)
+
+    def find_sent(self, *args):
+        return self.provider.find_sent(*args)
+
+
+def test_messages_to_different_phones_are_sent_side_by_side(database, clock, twilio_provider,
+                                                            fake_twilio):
+    phones = [f"+1213555{n:04d}" for n in range(4)]
+    for phone in phones:
+        queue(database, clock, to=phone, body=f"to {phone}")
+    # Each send waits until four are under way: one after another, the first waits alone
+    # and the barrier breaks.
+    together = threading.Barrier(4, timeout=5)
+
+    summary = send(database, clock, Delayed(twilio_provider, together.wait))
+
+    assert summary.sent == 4
+    assert sorted(m["to"] for m in fake_twilio.messages) == phones
+
+
+def test_messages_to_one_phone_keep_their_order_beside_the_others(database, clock,
+                                                                 twilio_provider, fake_twilio):
+    phones = [f"+1213555{n:04d}" for n in range(3)]
+    for n in range(6):
+        for phone in phones:
+            queue(database, clock, to=phone, body=f"{phone} #{n}")
+    jitter = random.Random(5)
+
+    send(database, clock, Delayed(twilio_provider, lambda: time.sleep(jitter.random() / 50)))
+
+    for phone in phones:
+        assert fake_twilio.bodies_to(phone) == [f"{phone} #{n}" for n in range(6)]
+
+
+def test_a_struggling_provider_stops_every_lane_and_loses_nothing(database, clock,
+                                                                  twilio_provider, fake_twilio):
+    phones = [f"+1213555{n:04d}" for n in range(4)]
+    ids = [queue(database, clock, to=phone, body=f"{phone} #{n}")
+           for n in range(3) for phone in phones]
+    fake_twilio.fail_next("500")
+
+    first = send(database, clock, twilio_provider)
+    waiting = [row(database, message_id) for message_id in ids]
+    clock.advance(minutes=10)
+    send(database, clock, twilio_provider)
+
+    assert first.paused and first.retried == 1 and first.sent < len(ids) - 1
+    untried = [m for m in waiting if m.status == "queued" and m.last_error_code is None]
+    assert untried and {m.attempts for m in untried} == {0}  # released, the try not counted
+    assert {row(database, message_id).status for message_id in ids} == {"sent"}
+    assert sorted(m["body"] for m in fake_twilio.messages) == sorted(
+        f"{phone} #{n}" for n in range(3) for phone in phones)
 
 
 def test_a_reminder_waits_for_the_end_of_quiet_hours(database, clock, factory):

@@ -169,12 +169,14 @@ def test_a_long_provider_outage_loses_nothing_and_keeps_order(database, clock, c
         clock.advance(minutes=31)
 
     with database.new_session() as session:
-        queued_order = session.scalars(select(OutboundMessage.body).order_by(
-            OutboundMessage.id)).all()
+        queued_order = session.execute(select(OutboundMessage.to_phone, OutboundMessage.body)
+                                       .order_by(OutboundMessage.id)).all()
         unsent = session.scalar(select(func.count()).select_from(OutboundMessage).where(
             OutboundMessage.status != "sent"))
     assert unsent == 0
-    assert [m["body"] for m in fake_twilio.messages] == queued_order
+    # Each phone got its messages in the order they were written (phones side by side).
+    assert per_recipient((m["to"], m["body"]) for m in fake_twilio.messages) == per_recipient(
+        queued_order)
 
 
 def test_a_28_day_course_changed_on_time_raises_nothing(database, clock, context, factory,
@@ -253,17 +255,26 @@ def test_one_late_change_raises_exactly_the_expected_alerts(database, clock, con
     assert raised[2].resolution.startswith("bag 1 changed")
     assert sorted((d.kind, d.minutes) for d in deviations) == [
         ("late_bag_change", 30), ("missed_visit", None)]
-    recipients = [(m["to"], m["body"].split(":")[0]) for m in fake_twilio.messages]
+    recipients = per_recipient((m["to"], m["body"].split(":")[0]) for m in fake_twilio.messages)
     dispatch = "+13105550101"
-    assert recipients == [
+    assert recipients == per_recipient([
         (nurse.phone, "AT RISK A1"), (dispatch, "AT RISK A1"),  # 23:30, rung 0
         (nurse.phone, "LATE A2"), (dispatch, "LATE A2"),  # 23:30, rung 0
         (nurse.phone, "ALERT A3"), (dispatch, "ALERT A3"),  # 24:15 missed, rung 0
         (dispatch, "LATE A2"),  # 24:15, the late unit's rung 1
         ("+13105550100", "LATE A2"),  # 24:25, its rung 2: the on-call phone
-    ]
+    ])
     # Rung 1 was queued at 24:25; the bag was changed before it went out.
     assert (rung_1.status, rung_1.suppressed_reason) == ("suppressed", "alert_closed")
+
+
+def per_recipient(messages) -> dict[str, list[str]]:
+    """(phone, text) pairs as each phone's texts in order: the outbox keeps each
+    recipient's order and sends to several recipients side by side."""
+    found: dict[str, list[str]] = {}
+    for phone, text in messages:
+        found.setdefault(phone, []).append(text)
+    return found
 
 
 def _assign_open_visits(database, course, unit):

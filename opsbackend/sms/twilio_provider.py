@@ -1,5 +1,6 @@
 """Twilio through its official SDK."""
 
+import threading
 from datetime import datetime
 
 import requests
@@ -15,10 +16,13 @@ class TwilioSmsProvider:
 
     def __init__(self, *, account_sid: str, auth_token: str, messaging_service_sid: str = "",
                  from_number: str = "", api_base_url: str = "", timeout: float = 10):
-        self._client = Client(account_sid, auth_token,
-                              http_client=TwilioHttpClient(timeout=timeout))
-        if api_base_url:
-            self._client.api.base_url = api_base_url.rstrip("/")
+        self._credentials = (account_sid, auth_token)
+        self._api_base_url = api_base_url.rstrip("/")
+        self._timeout = timeout
+        # A client per thread: the outbox sends in lanes (send_lanes), and the SDK's HTTP
+        # client (a requests.Session, which keeps the connection open) is not promised
+        # to be thread-safe.
+        self._local = threading.local()
         self._sender = ({"messaging_service_sid": messaging_service_sid}
                         if messaging_service_sid else {"from_": from_number})
 
@@ -27,7 +31,7 @@ class TwilioSmsProvider:
         if status_callback:
             options["status_callback"] = status_callback
         try:
-            message = self._client.messages.create(to=to, body=body, **options)
+            message = self._client().messages.create(to=to, body=body, **options)
         except TwilioRestException as exc:
             raise _classify(exc) from exc
         except requests.exceptions.ConnectionError as exc:
@@ -39,9 +43,19 @@ class TwilioSmsProvider:
                                     maybe_sent=True) from exc
         return SendResult(sid=message.sid, status=message.status)
 
+    def _client(self) -> Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = Client(*self._credentials,
+                            http_client=TwilioHttpClient(timeout=self._timeout))
+            if self._api_base_url:
+                client.api.base_url = self._api_base_url
+            self._local.client = client
+        return client
+
     def find_sent(self, to: str, since: datetime, body: str) -> SendResult | None:
         try:
-            messages = self._client.messages.list(to=to, date_sent_after=since, limit=50)
+            messages = self._client().messages.list(to=to, date_sent_after=since, limit=50)
         except (TwilioRestException, requests.exceptions.RequestException) as exc:
             raise TransientSmsError(f"could not list messages: {exc}") from exc
         for message in messages:

@@ -225,7 +225,7 @@ def figures(database, fake, late: int, answered: int) -> dict:
     arrivals = fake.arrivals
     with database.engine.connect() as connection:
         sent = connection.execute(text(
-            "SELECT provider_sid, created_at FROM outbound_message "
+            "SELECT provider_sid, created_at, claimed_at FROM outbound_message "
             "WHERE provider_sid IS NOT NULL")).all()
         alerts = connection.execute(text(
             "SELECT a.id, a.condition_at, m.provider_sid FROM alert a "
@@ -239,8 +239,10 @@ def figures(database, fake, late: int, answered: int) -> dict:
         inbound = connection.execute(text(
             "SELECT count(*), count(DISTINCT provider_sid) FROM inbound_message "
             "WHERE provider_sid LIKE :day"), {"day": f"SM{'0' * 24}1%"}).one()
-    lags = sorted(arrivals[sid] - created.timestamp() for sid, created in sent
+    lags = sorted(arrivals[sid] - created.timestamp() for sid, created, _ in sent
                   if sid in arrivals)
+    # Where the lag is spent: waiting to be claimed by the sender, or at the provider.
+    claim_waits = sorted((claimed - created).total_seconds() for _, created, claimed in sent)
     first_sms = {}
     for alert_id, _condition_at, sid in alerts:
         if sid in arrivals:
@@ -251,6 +253,7 @@ def figures(database, fake, late: int, answered: int) -> dict:
     doubled_sms = len(fake.messages) - len({(m["to"], m["body"]) for m in fake.messages})
     return {
         "outbox_lag_p99_s": _p99(lags), "outbox_lag_p50_s": _p50(lags), "sms": len(lags),
+        "claim_wait_p99_s": _p99(claim_waits),
         "alerts": raised_late, "alert_p99_s": _p99(alert_delays),
         "alert_p50_s": _p50(alert_delays),
         "lost": max(answered - inbound[0], 0) + max(late - raised_late, 0) + never_sent,
@@ -271,9 +274,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--courses", type=int, default=5000)
     parser.add_argument("--late", type=int, default=200)
+    parser.add_argument("--twilio-latency", type=float, default=0.15,
+                        help="seconds the fake Twilio takes to answer each SMS (the real "
+                             "API: 0.1-0.3 s)")
     args = parser.parse_args()
     rng = random.Random(17)
-    fake = FakeTwilio()
+    fake = FakeTwilio(latency_seconds=args.twilio_latency)
     with fresh_database("opsbackend_bench_region") as url:
         database = Database(url, SystemClock())
         started = time.perf_counter()
@@ -310,7 +316,9 @@ def main() -> int:
     print(f"late bags {args.late}: {found['alerts']} alerts, grace -> first SMS p50 "
           f"{found['alert_p50_s']} s, p99 {found['alert_p99_s']} s (target <= 30 s); "
           f"{found['sms']} SMS, outbox lag p50 {found['outbox_lag_p50_s']} s, p99 "
-          f"{found['outbox_lag_p99_s']} s (target <= 10 s); lost {found['lost']}, "
+          f"{found['outbox_lag_p99_s']} s (target <= 10 s; waiting to be claimed p99 "
+          f"{found['claim_wait_p99_s']} s; Twilio answering in {args.twilio_latency} s); "
+          f"lost {found['lost']}, "
           f"duplicates {found['duplicates']}")
     last_line({"checkins": checkins["requests"], "checkin_p99_ms": checkins["p99_ms"],
                "alerts": found["alerts"], "alert_p99_s": found["alert_p99_s"],
@@ -318,7 +326,8 @@ def main() -> int:
                "duplicates": found["duplicates"],
                "reference_checkin_p99_ms": reference["p99_ms"],
                "family_replies": families["requests"], "assignments": dispatch["requests"],
-               "sms": found["sms"]})
+               "sms": found["sms"], "claim_wait_p99_s": found["claim_wait_p99_s"],
+               "twilio_latency_s": args.twilio_latency})
     return 0 if found["lost"] == 0 and found["duplicates"] == 0 else 1
 
 

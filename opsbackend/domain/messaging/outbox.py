@@ -9,11 +9,13 @@ claim; only when the provider has none is it queued again.
 
 Never lost: the row is committed with the change that caused it; transient
 provider errors retry with exponential backoff and jitter; while the provider
-is down the sender pauses, so messages go out in order when it is back.
+is down the sender pauses, so that when it is back each recipient's messages go out
+in the order they were written (recipients side by side: ``send_lanes``).
 """
 
 import logging
 import random
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -23,7 +25,7 @@ from sqlmodel import Session
 
 from opsbackend.clock import Clock
 from opsbackend.domain.interop.webhook_events import contact_opted_out
-from opsbackend.domain.messaging import outdated
+from opsbackend.domain.messaging import outdated, send_lanes
 from opsbackend.models import Alert, Contact, OutboundMessage, Patient, Site, SmsOptOut
 from opsbackend.sms.provider import PermanentSmsError, SendResult, TransientSmsError
 
@@ -136,8 +138,10 @@ def quiet_hours_end(session: Session, now: datetime, contact: Contact) -> dateti
 
 def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
              max_attempts: int = MAX_ATTEMPTS, status_callback_base: str = "",
-             only_ids: list[int] | None = None) -> SendSummary:
-    """One pass: resolve stuck rows, then claim and send due messages, oldest first.
+             only_ids: list[int] | None = None,
+             lanes: int = send_lanes.MAX_LANES) -> SendSummary:
+    """One pass: resolve stuck rows, then claim and send due messages, oldest first,
+    in ``lanes`` (each recipient's in order, several recipients at once: ``send_lanes``).
 
     The batch costs two transactions whatever its size: one claims it (and suppresses
     what should no longer go out), one records the provider's SIDs. A crash in between
@@ -151,16 +155,20 @@ def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
         return summary
     batch = _claim(database, clock, batch_size, summary, only_ids)
     outcomes = _Outcomes()
-    try:
-        for position, message in enumerate(batch):
-            outcome = _send_one(database, clock, provider, message, outcomes, max_attempts,
-                                status_callback_base)
+    counted = threading.Lock()
+
+    def send(message: _Claimed) -> bool:
+        outcome = _send_one(database, clock, provider, message, outcomes, max_attempts,
+                            status_callback_base)
+        with counted:
             setattr(summary, outcome, getattr(summary, outcome) + 1)
-            if outcome == "retried":
-                # The provider is struggling: the rest wait, so that order is kept.
-                summary.paused = True
-                _release_claims(database, [later.id for later in batch[position + 1:]])
-                break
+        # "retried": the provider is struggling; the rest wait, so that order is kept.
+        return outcome != "retried"
+
+    try:
+        untried = send_lanes.run_in_lanes(batch, lambda message: message.to_phone, send, lanes)
+        summary.paused = summary.retried > 0
+        _release_claims(database, [message.id for message in untried])
     finally:
         # Also when the pass dies half-way: what went out is recorded, not left to the reaper.
         _record_outcomes(database, clock, outcomes)
