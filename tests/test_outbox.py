@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from opsbackend.domain.messaging import outbox
-from opsbackend.models import Contact, OutboundMessage
+from opsbackend.models import Alert, Contact, OutboundMessage
 
 NURSE_PHONE = "+12135550131"
+DESK_PHONE = "+13105550101"
 
 
 def queue(database, clock, to=NURSE_PHONE, body="hello", **kwargs):
@@ -285,8 +286,27 @@ def test_messages_to_different_phones_are_sent_side_by_side(database, clock, twi
     assert sorted(m["to"] for m in fake_twilio.messages) == phones
 
 
-def test_messages_to_one_phone_keep_their_order_beside_the_others(database, clock,
-                                                                 twilio_provider, fake_twilio):
+def test_the_desks_messages_about_different_alerts_go_side_by_side(database, clock,
+                                                                   twilio_provider, fake_twilio):
+    """A burst: the dispatch desk is told of a hundred alerts at once."""
+    with database.transaction() as session:
+        raised = [Alert(kind="missed_bag_change", dedupe_key=f"burst:{n}", summary=f"A{n}",
+                        raised_at=clock.now()) for n in range(4)]
+        session.add_all(raised)
+        session.flush()
+        alert_ids = [alert.id for alert in raised]
+    for alert_id in alert_ids:
+        queue(database, clock, to=DESK_PHONE, body=f"alert {alert_id}", alert_id=alert_id)
+    together = threading.Barrier(4, timeout=5)
+
+    summary = send(database, clock, Delayed(twilio_provider, together.wait))
+
+    assert summary.sent == 4
+    assert sorted(fake_twilio.bodies_to(DESK_PHONE)) == sorted(f"alert {n}" for n in alert_ids)
+
+
+def test_messages_about_one_thing_to_one_phone_keep_their_order(database, clock,
+                                                                twilio_provider, fake_twilio):
     phones = [f"+1213555{n:04d}" for n in range(3)]
     for n in range(6):
         for phone in phones:

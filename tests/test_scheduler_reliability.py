@@ -1,5 +1,6 @@
 """Exactly once, with one scheduler or many; nothing lost when one dies."""
 
+import re
 import threading
 from datetime import timedelta
 
@@ -174,8 +175,8 @@ def test_a_long_provider_outage_loses_nothing_and_keeps_order(database, clock, c
         unsent = session.scalar(select(func.count()).select_from(OutboundMessage).where(
             OutboundMessage.status != "sent"))
     assert unsent == 0
-    # Each phone got its messages in the order they were written (phones side by side).
-    assert per_recipient((m["to"], m["body"]) for m in fake_twilio.messages) == per_recipient(
+    # Each phone got each alert's messages in the order they were written.
+    assert per_thread((m["to"], m["body"]) for m in fake_twilio.messages) == per_thread(
         queued_order)
 
 
@@ -255,9 +256,9 @@ def test_one_late_change_raises_exactly_the_expected_alerts(database, clock, con
     assert raised[2].resolution.startswith("bag 1 changed")
     assert sorted((d.kind, d.minutes) for d in deviations) == [
         ("late_bag_change", 30), ("missed_visit", None)]
-    recipients = per_recipient((m["to"], m["body"].split(":")[0]) for m in fake_twilio.messages)
+    recipients = per_thread((m["to"], m["body"].split(":")[0]) for m in fake_twilio.messages)
     dispatch = "+13105550101"
-    assert recipients == per_recipient([
+    assert recipients == per_thread([
         (nurse.phone, "AT RISK A1"), (dispatch, "AT RISK A1"),  # 23:30, rung 0
         (nurse.phone, "LATE A2"), (dispatch, "LATE A2"),  # 23:30, rung 0
         (nurse.phone, "ALERT A3"), (dispatch, "ALERT A3"),  # 24:15 missed, rung 0
@@ -268,12 +269,14 @@ def test_one_late_change_raises_exactly_the_expected_alerts(database, clock, con
     assert (rung_1.status, rung_1.suppressed_reason) == ("suppressed", "alert_closed")
 
 
-def per_recipient(messages) -> dict[str, list[str]]:
-    """(phone, text) pairs as each phone's texts in order: the outbox keeps each
-    recipient's order and sends to several recipients side by side."""
-    found: dict[str, list[str]] = {}
+def per_thread(messages) -> dict[tuple, list[str]]:
+    """(phone, text) pairs as the texts of each thread (a phone and the alert code the
+    text names), in order: the outbox keeps a thread's order and sends threads side by
+    side."""
+    found: dict[tuple, list[str]] = {}
     for phone, text in messages:
-        found.setdefault(phone, []).append(text)
+        code = re.search(r"\bA\d+\b", text)
+        found.setdefault((phone, code and code.group()), []).append(text)
     return found
 
 

@@ -9,8 +9,9 @@ claim; only when the provider has none is it queued again.
 
 Never lost: the row is committed with the change that caused it; transient
 provider errors retry with exponential backoff and jitter; while the provider
-is down the sender pauses, so that when it is back each recipient's messages go out
-in the order they were written (recipients side by side: ``send_lanes``).
+is down the sender pauses, so that when it is back the messages to a phone about one
+alert or visit go out in the order they were written (side by side with the rest:
+``send_lanes``).
 """
 
 import logging
@@ -141,7 +142,7 @@ def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
              only_ids: list[int] | None = None,
              lanes: int = send_lanes.MAX_LANES) -> SendSummary:
     """One pass: resolve stuck rows, then claim and send due messages, oldest first,
-    in ``lanes`` (each recipient's in order, several recipients at once: ``send_lanes``).
+    in ``lanes`` (each thread in order, several at once: ``send_lanes``, ``_Claimed.thread``).
 
     The batch costs two transactions whatever its size: one claims it (and suppresses
     what should no longer go out), one records the provider's SIDs. A crash in between
@@ -166,7 +167,7 @@ def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
         return outcome != "retried"
 
     try:
-        untried = send_lanes.run_in_lanes(batch, lambda message: message.to_phone, send, lanes)
+        untried = send_lanes.run_in_lanes(batch, lambda message: message.thread, send, lanes)
         summary.paused = summary.retried > 0
         _release_claims(database, [message.id for message in untried])
     finally:
@@ -273,6 +274,15 @@ class _Claimed:
     id: int
     to_phone: str
     body: str
+    alert_id: int | None = None
+    visit_id: int | None = None
+
+    @property
+    def thread(self) -> tuple:
+        """What must reach this phone in order: the messages about one alert, or one visit
+        (an alert before its escalation, a visit's change before its next); the desk's
+        messages about a hundred other alerts go side by side."""
+        return self.to_phone, self.alert_id, self.visit_id
 
 
 def _claim(database, clock: Clock, limit: int, summary: SendSummary,
@@ -311,7 +321,8 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary,
                                     updated_at=now))
             summary.suppressed += len(ids)
         skipped = {message_id for ids in unwanted.values() for message_id in ids}
-        return sorted((_Claimed(row.id, row.to_phone, row.body) for row in rows
+        return sorted((_Claimed(row.id, row.to_phone, row.body, row.alert_id, row.visit_id)
+                       for row in rows
                        if row.id not in skipped), key=lambda message: message.id)
 
 

@@ -1,10 +1,11 @@
-"""Sending side by side: one lane per recipient, a few lanes at a time.
+"""Sending side by side: one lane per thread of messages, several lanes at a time.
 
 A provider call takes 100-300 ms (Twilio's REST API from a data centre), so one
 message after another is 3-10 SMS a second: a burst of two thousand alerts would
-take minutes to hand over. The outbox sends in lanes instead: the messages to one
-phone one after another, in the order they were written (an alert before its
-"resolved"), different phones at the same time.
+take minutes to hand over. The outbox sends in lanes instead: the messages of one
+thread (to one phone about one alert or visit) one after another, in the order they
+were written; other threads at the same time. Twilio takes up to 100 concurrent
+requests per account; 16 stays well below and gives ~100 SMS/s at 150 ms each.
 
 The threads are kept between passes (``_pool``), so each keeps its provider
 connection open (``TwilioSmsProvider`` has a client per thread).
@@ -18,7 +19,7 @@ from typing import TypeVar
 Item = TypeVar("Item")
 
 # The most lanes any pass runs at once (and the threads kept for them).
-MAX_LANES = 8
+MAX_LANES = 16
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
