@@ -4,8 +4,9 @@ A provider call takes 100-300 ms (Twilio's REST API from a data centre), so one
 message after another is 3-10 SMS a second: a burst of two thousand alerts would
 take minutes to hand over. The outbox sends in lanes instead: the messages of one
 thread (to one phone about one alert or visit) one after another, in the order they
-were written; other threads at the same time. Twilio takes up to 100 concurrent
-requests per account; 16 stays well below and gives ~100 SMS/s at 150 ms each.
+were written; other threads at the same time. 16 lanes give ~100 SMS/s at 150 ms
+each; Twilio refuses an account's requests beyond its concurrency limit with a 429
+(error 20429, never processed: the outbox's transient error, retried after a pause).
 
 The threads are kept between passes (``_pool``), so each keeps its provider
 connection open (``TwilioSmsProvider`` has a client per thread).
