@@ -267,6 +267,31 @@ def test_family_reminders_wait_for_morning_and_skip_opted_out(database, clock, c
     assert messages(database, to_phone=opted_out.contacts[0].phone) == []
 
 
+def test_family_reminders_cost_the_same_statements_for_many_visits_as_for_one(
+        database, clock, factory):
+    """The job runs every minute over a day and a half of visits: no query per visit."""
+    from datetime import UTC, datetime
+
+    from opsbackend.domain.messaging import reminders
+    from tests.statements import counted_statements
+
+    clock.set(datetime(2026, 3, 3, 2, 30, tzinfo=UTC))  # Mon 18:30 in Los Angeles
+
+    def statements_for_new_patients(count: int) -> tuple[int, int]:
+        for _ in range(count):
+            factory.active_course(patient_id=factory.patient().id, bag_interval_hours=24,
+                                  started_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+        with counted_statements(database.engine) as seen, database.transaction() as session:
+            _examined, queued = reminders.queue_due_reminders(session, clock)
+        return len(seen), queued
+
+    one = statements_for_new_patients(1)
+    many = statements_for_new_patients(8)
+
+    assert one[1] == 1 and many[1] == 8  # each new patient's day-before reminder, once
+    assert many[0] == one[0]
+
+
 def test_each_run_is_recorded_and_shown(client, auth, database, clock, context, overdue):
     clock.advance(hours=24, minutes=15)
 

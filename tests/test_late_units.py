@@ -10,6 +10,7 @@ from sqlalchemy import select
 from opsbackend.domain.dispatch import lateness
 from opsbackend.models import OutboundMessage
 from tests.phone import sms
+from tests.statements import counted_statements
 from tests.test_alerts_and_jobs import alerts
 
 WINDOW_OPENS = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)  # Tuesday 05:00 in Los Angeles
@@ -40,6 +41,27 @@ def sent_to(database, phone, template=None):
         if template:
             stmt = stmt.where(OutboundMessage.template == template)
         return session.scalars(stmt.order_by(OutboundMessage.id)).all()
+
+
+def test_a_scan_after_the_alerts_were_raised_reads_no_visit_again(database, clock, factory,
+                                                                 assigned):
+    """It runs every minute over every visit under way: no query per late visit."""
+    _site, unit, _nurse, _patient, _visit = assigned
+    for _ in range(4):
+        course = factory.active_course(patient_id=factory.patient(site_id=unit.site_id).id,
+                                       bag_interval_hours=24)
+        factory.assigned_visit(course, unit.id)
+    clock.set(WINDOW_OPENS - timedelta(hours=1))
+    with counted_statements(database.engine) as nothing_late:
+        scan(database, clock)
+    clock.set(WINDOW_OPENS + timedelta(minutes=20))
+    first = scan(database, clock)
+
+    with counted_statements(database.engine) as all_alerted:
+        again = scan(database, clock)
+
+    assert first[1] == 5 and again == (0, 0, 0)
+    assert len(all_alerted) == len(nothing_late)
 
 
 def test_no_check_in_fifteen_minutes_into_the_window_alerts_unit_and_dispatch(

@@ -9,11 +9,11 @@ ETA, the family of a late visit is texted the new ETA.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
-from opsbackend.domain.alerting import alerts
+from opsbackend.domain.alerting import alert_batches, alerts
 from opsbackend.domain.dispatch import visits
 from opsbackend.domain.dispatch.assignment import home_point
 from opsbackend.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -30,33 +30,35 @@ ROUND_TO = 5  # minutes: "about 10:35", not 10:33:12
 
 
 def scan_late_units(session: Session, clock: Clock) -> tuple[int, int, int]:
-    """(visits examined, alerts raised, messages queued)."""
+    """(visits examined, alerts raised, messages queued). It runs every minute over every
+    visit under way: only visits that never had a late_unit alert are read, and the new
+    ones are raised together (``alert_batches``), not a few queries per visit."""
     now = clock.now()
     alerts.resolve_where(
         session, clock, "a nurse checked in, or the visit no longer waits for the unit",
         Alert.kind == "late_unit",
         Alert.visit_id.in_(select(Visit.id).where(Visit.status.not_in(WAITING_FOR_UNIT))))
+    alerted = exists().where(Alert.visit_id == Visit.id, Alert.kind == "late_unit")
     rows = session.execute(
         select(Visit, Site.id, Site.late_unit_grace_minutes, Site.timezone,
                Patient.study_code, Unit.call_sign)
         .join(Patient, Patient.id == Visit.patient_id).join(Site, Site.id == Patient.site_id)
         .join(Unit, Unit.id == Visit.unit_id)
         .where(Visit.status.in_(WAITING_FOR_UNIT), Visit.window_start <= now,
-               Visit.window_end >= now - visits.MISSED_AFTER)
+               Visit.window_end >= now - visits.MISSED_AFTER, ~alerted)
+        .order_by(Visit.id)
     ).all()
-    raised = queued = 0
-    for visit, site_id, grace, zone, study_code, call_sign in rows:
-        if visit.window_start + timedelta(minutes=grace) > now:
-            continue
-        result = alerts.raise_alert(
-            session, clock, kind="late_unit", dedupe_key=f"late_unit:{visit.id}",
-            site_id=site_id, patient_id=visit.patient_id,
-            course_id=visit.course_id, bag_id=visit.bag_id, visit_id=visit.id,
-            summary=f"{study_code}: no check-in at V{visit.id} ({call_sign}); its window "
-                    f"opened {templates.local_time(visit.window_start, zone)}")
-        if result is not None:
-            raised, queued = raised + 1, queued + result.messages_queued
-    return len(rows), raised, queued
+    wanted = [
+        dict(kind="late_unit", dedupe_key=f"late_unit:{visit.id}", site_id=site_id,
+             patient_id=visit.patient_id, course_id=visit.course_id, bag_id=visit.bag_id,
+             visit_id=visit.id,
+             summary=f"{study_code}: no check-in at V{visit.id} ({call_sign}); its window "
+                     f"opened {templates.local_time(visit.window_start, zone)}")
+        for visit, site_id, grace, zone, study_code, call_sign in rows
+        if visit.window_start + timedelta(minutes=grace) <= now
+    ]
+    raised = alert_batches.raise_alerts(session, clock, wanted)
+    return len(rows), len(raised), sum(one.messages_queued for one in raised)
 
 
 def set_eta(session: Session, clock: Clock, scope: Scope, visit_id: int,

@@ -84,13 +84,20 @@ def queue_message(
 def _opted_out(session: Session, phones: set[str]) -> set[str]:
     """Phones Twilio would refuse (21610): a family contact who opted out, or any phone
     that texted STOP (a nurse's, a dispatch line: its alert to dispatch already stands)."""
-    if not phones:
-        return set()
-    contacts = session.scalars(select(Contact.phone).where(
-        Contact.phone.in_(phones), Contact.opted_out.is_(True)))
-    stopped = session.scalars(select(SmsOptOut.phone).where(
-        SmsOptOut.phone.in_(phones), SmsOptOut.opted_out.is_(True)))
-    return set(contacts) | set(stopped)
+    found = set()
+    for chunk in _chunks(list(phones)):
+        found.update(session.scalars(select(Contact.phone).where(
+            Contact.phone.in_(chunk), Contact.opted_out.is_(True))))
+        found.update(session.scalars(select(SmsOptOut.phone).where(
+            SmsOptOut.phone.in_(chunk), SmsOptOut.opted_out.is_(True))))
+    return found
+
+
+def _chunks(values: list, size: int = 5000):
+    """``IN`` lists of at most ``size`` values: a day's reminders at a large region run to
+    tens of thousands, past what one statement may bind (SQLite 32,766; PostgreSQL 65,535)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list[OutboundMessage]:
@@ -98,8 +105,8 @@ def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list
     their number: the burst of a scan that raised hundreds of alerts at once. Those whose
     ``dedupe_key`` was queued before are left out."""
     keys = [m["dedupe_key"] for m in messages if m.get("dedupe_key")]
-    taken = set(session.scalars(select(OutboundMessage.dedupe_key)
-                                .where(OutboundMessage.dedupe_key.in_(keys)))) if keys else set()
+    taken = {key for chunk in _chunks(keys) for key in session.scalars(
+        select(OutboundMessage.dedupe_key).where(OutboundMessage.dedupe_key.in_(chunk)))}
     phones = {m["to_phone"] for m in messages}
     opted_out = _opted_out(session, phones)
     rows = []
@@ -107,6 +114,7 @@ def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list
         values = dict(values)
         contact = values.pop("contact", None)
         hold = values.pop("hold_for_quiet_hours", None)
+        zone = values.pop("zone", None)  # the contact's, when the caller knows it
         key = values.get("dedupe_key")
         if key is not None and key in taken:
             continue
@@ -119,16 +127,18 @@ def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list
                                       else hold):
             # Quiet hours hold reminders until morning; safety alerts and news about a
             # visit under way never wait.
-            message.next_attempt_at = quiet_hours_end(session, clock.now(), contact)
+            message.next_attempt_at = quiet_hours_end(session, clock.now(), contact, zone)
         rows.append(message)
     session.add_all(rows)
     session.flush()
     return rows
 
 
-def quiet_hours_end(session: Session, now: datetime, contact: Contact) -> datetime | None:
-    """The end of the contact's quiet hours when ``now`` falls inside them, else None."""
-    zone = ZoneInfo(contact.timezone or _site_timezone(session, contact))
+def quiet_hours_end(session: Session, now: datetime, contact: Contact,
+                    zone_name: str | None = None) -> datetime | None:
+    """The end of the contact's quiet hours when ``now`` falls inside them, else None.
+    ``zone_name``: the contact's zone (its own, else its site's), when already known."""
+    zone = ZoneInfo(zone_name or contact.timezone or _site_timezone(session, contact))
     local = now.astimezone(zone)
     start, end = contact.quiet_hours_start, contact.quiet_hours_end
     if not _inside(local.time(), start, end):

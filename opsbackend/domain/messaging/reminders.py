@@ -1,6 +1,6 @@
 """Family reminders: the day before a visit and the morning of it, in the contact's time zone.
 
-Quiet hours and opt-outs are the outbox's business (``outbox.queue_message``);
+Quiet hours and opt-outs are the outbox's business (``outbox.queue_messages``);
 each reminder has a key per visit, contact and kind, so it is queued once.
 """
 
@@ -20,30 +20,39 @@ REMINDED_KINDS = ("course_start", "bag_change", "course_end")
 
 
 def queue_due_reminders(session: Session, clock: Clock) -> tuple[int, int]:
-    """Returns (visits examined, reminders queued)."""
+    """Returns (visits examined, reminders queued).
+
+    It runs every minute over the next day and a half of visits, most of whose reminders
+    went out already: the visits, their patients, sites and contacts are one query, and
+    the reminders due are queued together (``outbox.queue_messages``: one query finds
+    those queued before), whatever the number of visits.
+    """
     now = clock.now()
-    upcoming = session.scalars(
-        select(Visit).where(
+    rows = session.execute(
+        select(Visit.id, Visit.course_id, Visit.window_start, Visit.window_end,
+               Patient.first_name, Patient.study_code, Site.timezone, Contact)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .join(Site, Site.id == Patient.site_id)
+        .join(Contact, Contact.patient_id == Patient.id)
+        .where(
             Visit.status.in_(("unassigned", "assigned", "en_route")),
             Visit.kind.in_(REMINDED_KINDS),
             Visit.window_start > now,
             Visit.window_start <= now + timedelta(hours=36),
+            Contact.opted_out.is_(False),
         )
+        .order_by(Visit.window_start, Visit.id, Contact.id)
     ).all()
-    queued = 0
-    for visit in upcoming:
-        patient = session.get(Patient, visit.patient_id)
-        site = session.get(Site, patient.site_id)
-        contacts = session.scalars(
-            select(Contact).where(Contact.patient_id == patient.id,
-                                  Contact.opted_out.is_(False))
-        ).all()
-        for contact in contacts:
-            zone = contact.timezone or site.timezone
-            for kind, send_at, stale_at in reminder_times(visit.window_start, zone):
-                if send_at <= now < stale_at:
-                    queued += _queue(session, clock, visit, patient, contact, zone, kind)
-    return len(upcoming), queued
+    messages = []
+    for visit_id, course_id, start, end, first_name, study_code, site_zone, contact in rows:
+        zone = contact.timezone or site_zone
+        for kind, send_at, stale_at in reminder_times(start, zone):
+            if send_at <= now < stale_at:
+                messages.append(_reminder(visit_id, course_id, start, end,
+                                          first_name or study_code, contact, zone, kind))
+    queued = outbox.queue_messages(session, clock, messages)
+    return (len({row.id for row in rows}),
+            sum(message.status == "queued" for message in queued))
 
 
 def reminder_times(start: datetime, zone: str) -> list[tuple[str, datetime, datetime]]:
@@ -63,18 +72,16 @@ def reminder_times(start: datetime, zone: str) -> list[tuple[str, datetime, date
     return times
 
 
-def _queue(session, clock, visit, patient, contact, zone, kind) -> int:
-    values = {
-        "first_name": patient.first_name or patient.study_code,
-        "day": templates.local_day(visit.window_start, zone, contact.language),
-        "start": templates.local_clock(visit.window_start, zone, contact.language),
-        "end": templates.local_clock(visit.window_end, zone, contact.language),
-    }
-    message = outbox.queue_message(
-        session, clock, to_phone=contact.phone,
-        body=templates.render(f"reminder.{kind}", contact.language, **values),
-        template=f"reminder.{kind}", language=contact.language, purpose="reminder",
-        contact=contact, visit_id=visit.id, course_id=visit.course_id,
-        dedupe_key=f"reminder:{visit.id}:{contact.id}:{kind}",
+def _reminder(visit_id, course_id, start, end, first_name, contact, zone, kind) -> dict:
+    """One reminder, as ``outbox.queue_messages`` takes it."""
+    language = contact.language
+    return dict(
+        to_phone=contact.phone, template=f"reminder.{kind}", language=language,
+        body=templates.render(
+            f"reminder.{kind}", language, first_name=first_name,
+            day=templates.local_day(start, zone, language),
+            start=templates.local_clock(start, zone, language),
+            end=templates.local_clock(end, zone, language)),
+        purpose="reminder", contact=contact, zone=zone, visit_id=visit_id,
+        course_id=course_id, dedupe_key=f"reminder:{visit_id}:{contact.id}:{kind}",
     )
-    return int(message is not None and message.status == "queued")
