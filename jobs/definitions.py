@@ -115,7 +115,7 @@ def outbox_sender(database, clock, context) -> JobResult:
     examined = 0
     while True:
         summary = outbox.send_due(database, clock, context.sms_provider,
-                                  batch_size=SEND_BATCH,
+                                  batch_size=SEND_BATCH, lanes=context.send_lanes,
                                   status_callback_base=context.status_callback_base)
         examined += summary.claimed + summary.reaped
         _observe_first_sms(database, summary.sent_ids)

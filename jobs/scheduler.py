@@ -23,6 +23,7 @@ from jobs.runner import RUNNER, run_job
 from jobs.watch import WATCH_SECONDS, SchedulerWatch
 from opsbackend import metrics
 from opsbackend.domain.interop.webhook_sender import SenderSettings
+from opsbackend.domain.messaging.send_lanes import DEFAULT_LANES
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.models import SchedulerHeartbeat
 
@@ -40,6 +41,8 @@ class JobContext:
     webhooks: SenderSettings = field(default_factory=SenderSettings)
     # None: HTTP (opsbackend.webhooks.transport) under ``webhooks.policy``.
     webhook_transport: object = None
+    # How many SMS the outbox sender hands to the provider at once (SMS_SEND_LANES).
+    send_lanes: int = DEFAULT_LANES
     # Runs the outbox sender now (a scan just queued SMS), rather than at its next tick.
     wake_sender: Callable[[], None] = lambda: None
 

@@ -99,6 +99,7 @@ def job_context():
                       alert_rules=settings.alert_rules(),
                       sms_provider=provider_from_settings(settings),
                       status_callback_base=settings.public_base_url,
+                      send_lanes=settings.sms_send_lanes,
                       webhooks=settings.webhook_sender())
 
 
@@ -118,7 +119,8 @@ def outbox_send():
 
     settings = _settings()
     summary = outbox.send_due(_database(), _database().clock, provider_from_settings(settings),
-                              status_callback_base=settings.public_base_url)
+                              status_callback_base=settings.public_base_url,
+                              lanes=settings.sms_send_lanes)
     click.echo(json.dumps(asdict(summary)))
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from opsbackend.domain.infusion.bag_limits import BagLimitsTable
 from opsbackend.domain.interop.webhook_sender import SenderSettings
+from opsbackend.domain.messaging.send_lanes import DEFAULT_LANES, MAX_LANES
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.routing.travel import DEFAULT_ROAD_FACTOR, DEFAULT_SPEED_KMH
 from opsbackend.webhooks.targets import TargetPolicy
@@ -67,6 +68,8 @@ class Settings:
     twilio_messaging_service_sid: str = ""
     twilio_from_number: str = ""
     twilio_api_base_url: str = ""
+    # How many SMS the outbox hands to the provider at once (send_lanes).
+    sms_send_lanes: int = DEFAULT_LANES
     public_base_url: str = ""
     missed_bag_grace_minutes: int = 15
     at_risk_lead_minutes: int = 60
@@ -118,6 +121,7 @@ class Settings:
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
             twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL", ""),
+            sms_send_lanes=_int(env, "SMS_SEND_LANES", DEFAULT_LANES),
             public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
             missed_bag_grace_minutes=_int(env, "MISSED_BAG_GRACE_MINUTES", 15),
             at_risk_lead_minutes=_int(env, "AT_RISK_LEAD_MINUTES", 60),
@@ -150,6 +154,8 @@ class Settings:
         ):
             raise ConfigError("SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
                               "and TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
+        if not 1 <= self.sms_send_lanes <= MAX_LANES:
+            raise ConfigError(f"SMS_SEND_LANES must be 1 to {MAX_LANES}")
         if min(self.webhook_max_attempts, self.webhook_disable_after_failures,
                self.webhook_timeout_seconds) < 1:
             raise ConfigError("WEBHOOK_MAX_ATTEMPTS, WEBHOOK_DISABLE_AFTER_FAILURES and "

@@ -45,3 +45,9 @@ def test_production_starts_with_a_real_secret_and_postgres():
     )
 
     assert settings.environment == "production"
+
+
+@pytest.mark.parametrize("lanes", ["0", "65", "many"])
+def test_send_lanes_out_of_range_are_refused_by_name(lanes):
+    with pytest.raises(ConfigError, match="SMS_SEND_LANES"):
+        Settings.from_env({"SMS_SEND_LANES": lanes})

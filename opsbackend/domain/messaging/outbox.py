@@ -150,7 +150,7 @@ def quiet_hours_end(session: Session, now: datetime, contact: Contact,
 def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
              max_attempts: int = MAX_ATTEMPTS, status_callback_base: str = "",
              only_ids: list[int] | None = None,
-             lanes: int = send_lanes.MAX_LANES) -> SendSummary:
+             lanes: int = send_lanes.DEFAULT_LANES) -> SendSummary:
     """One pass: resolve stuck rows, then claim and send due messages, oldest first,
     in ``lanes`` (each thread in order, several at once: ``send_lanes``, ``_Claimed.thread``).
 

@@ -4,9 +4,11 @@ A provider call takes 100-300 ms (Twilio's REST API from a data centre), so one
 message after another is 3-10 SMS a second: a burst of two thousand alerts would
 take minutes to hand over. The outbox sends in lanes instead: the messages of one
 thread (to one phone about one alert or visit) one after another, in the order they
-were written; other threads at the same time. 16 lanes give ~100 SMS/s at 150 ms
-each; Twilio refuses an account's requests beyond its concurrency limit with a 429
-(error 20429, never processed: the outbox's transient error, retried after a pause).
+were written; other threads at the same time. 32 lanes give ~200 SMS/s at 150 ms
+each (``SMS_SEND_LANES``). Twilio refuses an account's requests beyond its concurrency
+limit with a 429 (error 20429, never processed: the outbox's transient error, retried
+after a pause); guides put the usual limit at 100 concurrent requests, Twilio does not
+publish it, and its ``Twilio-Concurrent-Requests`` response header shows the load.
 
 The threads are kept between passes (``_pool``), so each keeps its provider
 connection open (``TwilioSmsProvider`` has a client per thread).
@@ -19,14 +21,16 @@ from typing import TypeVar
 
 Item = TypeVar("Item")
 
-# The most lanes any pass runs at once (and the threads kept for them).
-MAX_LANES = 16
+# Lanes a pass runs unless told otherwise (SMS_SEND_LANES), and the most it may: the
+# threads are made as lanes need them and kept.
+DEFAULT_LANES = 32
+MAX_LANES = 64
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
 def run_in_lanes(items: Sequence[Item], lane_of: Callable[[Item], Hashable],
-                 work: Callable[[Item], bool], lanes: int = MAX_LANES) -> list[Item]:
+                 work: Callable[[Item], bool], lanes: int = DEFAULT_LANES) -> list[Item]:
     """``work(item)`` for each item: the items of one lane (``lane_of``) one after
     another in their order, up to ``lanes`` lanes at once, oldest lane first.
 
