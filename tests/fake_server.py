@@ -21,11 +21,17 @@ class JsonHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: thirty-two senders connecting at once would
+    # be refused or reset, which no real provider does.
+    request_queue_size = 128
+
+
 class FakeServer:
     """Serves ``handler`` on 127.0.0.1 and a free port until ``close()``."""
 
     def start(self, handler: type[JsonHandler], host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server = ThreadingHTTPServer((host, port), handler)
+        self.server = _Server((host, port), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},

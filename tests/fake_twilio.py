@@ -5,7 +5,8 @@ It speaks the Messages resource's real shapes (create: form POST answered by a
 records every message it accepted, and can be told to fail the next requests:
 ``500``, ``429``, ``timeout`` (never answers in time), ``accept_then_timeout``
 (records the message, then never answers: the outcome is unknown to the
-client), or a Twilio error code such as ``21211`` or ``21610``.
+client), ``accept_then_close`` (records it, then closes the connection without an
+answer), or a Twilio error code such as ``21211`` or ``21610``.
 """
 
 import argparse
@@ -89,6 +90,9 @@ class FakeTwilio(FakeServer):
         message = self._accept(form)
         if failure == "accept_then_timeout":
             time.sleep(self.hang_seconds)
+            return None
+        if failure == "accept_then_close":
+            handler.close_connection = True
             return None
         return _send(handler, 201, message)
 

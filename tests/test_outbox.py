@@ -1,6 +1,7 @@
 """The outbox through the real Twilio SDK against the fake Twilio."""
 
 import random
+import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -83,6 +84,41 @@ def test_a_timeout_is_resolved_by_the_reaper_without_a_second_send(database, clo
     assert resolved.status == "sent"
     assert resolved.provider_sid == fake_twilio.messages[0]["sid"]
     assert len(fake_twilio.messages) == 1
+
+
+def test_a_connection_closed_after_twilio_took_it_is_never_sent_twice(database, clock,
+                                                                     twilio_provider,
+                                                                     fake_twilio):
+    message_id = queue(database, clock, body="taken, then the line dropped")
+    fake_twilio.fail_next("accept_then_close")
+
+    send(database, clock, twilio_provider)
+    waiting = row(database, message_id)
+    clock.advance(minutes=3)  # the reaper asks Twilio, which has it
+    send(database, clock, twilio_provider)
+    send(database, clock, twilio_provider)
+
+    assert waiting.status == "sending"
+    assert row(database, message_id).provider_sid == fake_twilio.messages[0]["sid"]
+    assert fake_twilio.bodies_to(NURSE_PHONE) == ["taken, then the line dropped"]
+
+
+def test_a_refused_connection_is_safe_to_send_again(twilio_provider):
+    from opsbackend.sms.provider import TransientSmsError
+    from opsbackend.sms.twilio_provider import TwilioSmsProvider
+    from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    nobody = TwilioSmsProvider(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                               from_number="+13105550199", api_base_url=f"http://127.0.0.1:{port}",
+                               timeout=1)
+
+    with pytest.raises(TransientSmsError) as refused:
+        nobody.send(NURSE_PHONE, "hello", None)
+
+    assert refused.value.maybe_sent is False
 
 
 def test_a_timeout_before_twilio_took_it_is_sent_again(database, clock, twilio_provider,

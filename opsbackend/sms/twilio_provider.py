@@ -4,6 +4,7 @@ import threading
 from datetime import datetime
 
 import requests
+import urllib3
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -35,8 +36,12 @@ class TwilioSmsProvider:
         except TwilioRestException as exc:
             raise _classify(exc) from exc
         except requests.exceptions.ConnectionError as exc:
-            # Never reached Twilio (refused, DNS, connect timeout): safe to send again.
-            raise TransientSmsError(f"could not reach Twilio: {exc}") from exc
+            if _never_sent(exc):  # refused, DNS, connect timeout: safe to send again
+                raise TransientSmsError(f"could not reach Twilio: {exc}") from exc
+            # Reset or closed while the request went out or its answer came back:
+            # Twilio may have taken it. The reaper asks before anything is sent again.
+            raise TransientSmsError(f"Twilio's connection broke: {exc}",
+                                    maybe_sent=True) from exc
         except requests.exceptions.Timeout as exc:
             # Twilio may have taken it before we gave up waiting: the reaper decides.
             raise TransientSmsError(f"Twilio did not answer in time: {exc}",
@@ -62,6 +67,16 @@ class TwilioSmsProvider:
             if message.body == body:
                 return SendResult(sid=message.sid, status=message.status)
         return None
+
+
+def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
+    """The connection was never made, so the request never left (requests wraps urllib3's
+    connect failures in MaxRetryError, and a broken connection's ProtocolError as is)."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, (urllib3.exceptions.NewConnectionError,
+                               urllib3.exceptions.ConnectTimeoutError))
 
 
 def _classify(exc: TwilioRestException) -> Exception:
