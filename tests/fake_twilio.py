@@ -81,8 +81,10 @@ class FakeTwilio(FakeServer):
         if failure == "timeout":
             time.sleep(self.hang_seconds)
             return None
-        if failure in ("500", "429"):
-            return _send(handler, int(failure), _error(int(failure) * 100, "fake failure"))
+        if failure == "500":
+            return _send(handler, 500, _error(50000, "fake failure"))
+        if failure == "429":  # Twilio's answer beyond the account's concurrent requests
+            return _send(handler, 429, _error(20429, "Too Many Requests"))
         if failure in ERRORS:
             status, text = ERRORS[failure]
             return _send(handler, status, _error(int(failure), text))

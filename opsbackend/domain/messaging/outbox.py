@@ -43,6 +43,10 @@ MAX_BACKOFF = timedelta(minutes=5)
 # Longer than the provider's HTTP timeout: a row this long in "sending" is stuck.
 STUCK_AFTER = timedelta(minutes=2)
 UNSUBSCRIBED = "21610"  # Twilio: the recipient replied STOP
+# Twilio: too many concurrent requests from the account. Never processed, and not an
+# outage: the lanes stop and the queue waits a moment, not a backoff.
+TOO_MANY_AT_ONCE = "20429"
+TOO_MANY_AT_ONCE_PAUSE = timedelta(seconds=2)
 QUIET_HOURS_PURPOSES = ("reminder", "info")
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3,
                "failed": 3, "suppressed": 3}
@@ -428,6 +432,10 @@ def _record_failure(database, clock, message_id, exc, max_attempts) -> str:
         message = session.get(OutboundMessage, message_id)
         message.last_error = str(exc)[:500]
         message.last_error_code = getattr(exc, "code", None)
+        message.status = "queued"
+        if message.last_error_code == TOO_MANY_AT_ONCE:  # never given up on for this
+            message.next_attempt_at = clock.now() + TOO_MANY_AT_ONCE_PAUSE
+            return "retried"
         # Safety messages are never given up on for a transient error: they wait out the
         # outage. Others fail after max_attempts.
         gave_up = message.purpose != "safety" and message.attempts >= max_attempts
@@ -436,7 +444,6 @@ def _record_failure(database, clock, message_id, exc, max_attempts) -> str:
             if message.last_error_code == UNSUBSCRIBED:
                 set_opt_out(session, clock, message.to_phone, True)
             return "failed"
-        message.status = "queued"
         message.next_attempt_at = clock.now() + backoff(message.attempts)
         return "retried"
 
