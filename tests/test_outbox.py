@@ -1,6 +1,8 @@
 """The outbox through the real Twilio SDK against the fake Twilio."""
 
+import os
 import random
+import signal
 import socket
 import threading
 import time
@@ -504,3 +506,19 @@ def test_backoff_grows_and_is_capped():
     assert outbox.backoff(3, rng=lambda: 1) == timedelta(minutes=2)
     assert outbox.backoff(30, rng=lambda: 1) == outbox.MAX_BACKOFF == timedelta(minutes=5)
 
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_process_sends_in_lanes_of_its_own():
+    """serve --with-scheduler sends from gunicorn's master, which forks workers later."""
+    from opsbackend.domain.messaging import send_lanes
+
+    send_lanes.run_in_lanes(list(range(8)), lambda n: n, lambda n: True)  # parent threads
+    child = os.fork()
+    if child == 0:  # the child: its lanes must run, not hang on the parent's dead threads
+        done = []
+        signal.alarm(10)
+        send_lanes.run_in_lanes([1, 2, 3], lambda n: n, lambda n: done.append(n) or True)
+        os._exit(0 if sorted(done) == [1, 2, 3] else 1)
+    _pid, status = os.waitpid(child, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -14,6 +14,7 @@ The threads are kept between passes (``_pool``), so each keeps its provider
 connection open (``TwilioSmsProvider`` has a client per thread).
 """
 
+import os
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -82,3 +83,14 @@ def _shared_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=MAX_LANES, thread_name_prefix="sms-lane")
         return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    """A forked child (a gunicorn worker of ``serve --with-scheduler``, whose master runs
+    the sender) has none of its parent's threads: a pool it inherited would take work and
+    never run it. It makes its own when it first sends."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
