@@ -89,38 +89,26 @@ def test_too_many_requests_at_once_waits_a_moment_not_a_backoff(database, clock,
     assert fake_twilio.bodies_to(NURSE_PHONE) == ["m0", "m1"]
 
 
-def test_a_timeout_is_resolved_by_the_reaper_without_a_second_send(database, clock,
-                                                                   twilio_provider,
-                                                                   fake_twilio):
-    message_id = queue(database, clock, body="accepted but no answer")
-    fake_twilio.fail_next("accept_then_timeout")
-
-    send(database, clock, twilio_provider)
-    assert row(database, message_id).status == "sending"
-    clock.advance(minutes=3)
-    send(database, clock, twilio_provider)
-
-    resolved = row(database, message_id)
-    assert resolved.status == "sent"
-    assert resolved.provider_sid == fake_twilio.messages[0]["sid"]
-    assert len(fake_twilio.messages) == 1
-
-
-def test_a_connection_closed_after_twilio_took_it_is_never_sent_twice(database, clock,
-                                                                     twilio_provider,
-                                                                     fake_twilio):
-    message_id = queue(database, clock, body="taken, then the line dropped")
-    fake_twilio.fail_next("accept_then_close")
+@pytest.mark.parametrize("failure", ["accept_then_timeout", "accept_then_close"])
+def test_a_message_twilio_took_without_answering_is_never_sent_twice(
+        database, clock, twilio_provider, fake_twilio, failure):
+    """No answer in time, or the connection closed without one: Twilio may have it. The
+    reaper asks Twilio, which has it, rather than sending again."""
+    message_id = queue(database, clock, body="taken, then no answer")
+    fake_twilio.fail_next(failure)
 
     send(database, clock, twilio_provider)
     waiting = row(database, message_id)
-    clock.advance(minutes=3)  # the reaper asks Twilio, which has it
+    clock.advance(minutes=3)
     send(database, clock, twilio_provider)
     send(database, clock, twilio_provider)
 
+    resolved = row(database, message_id)
     assert waiting.status == "sending"
-    assert row(database, message_id).provider_sid == fake_twilio.messages[0]["sid"]
-    assert fake_twilio.bodies_to(NURSE_PHONE) == ["taken, then the line dropped"]
+    assert resolved.status == "sent"
+    assert resolved.provider_sid == fake_twilio.messages[0]["sid"]
+    assert len(fake_twilio.messages) == 1
+    assert fake_twilio.bodies_to(NURSE_PHONE) == ["taken, then no answer"]
 
 
 def test_a_refused_connection_is_safe_to_send_again(twilio_provider):

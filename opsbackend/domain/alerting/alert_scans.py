@@ -283,4 +283,3 @@ def _bag_alert(kind, bag, course, patient, visit, condition_at, zone: str) -> di
         summary=f"{patient.study_code}: bag {bag.sequence} change {words} "
                 f"(due {templates.local_time(bag.due_at, zone)})",
     )
-
