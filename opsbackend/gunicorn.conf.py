@@ -6,18 +6,24 @@ workers = WEB_CONCURRENCY (default 2; ``--workers`` overrides it). Processes are
     Each keeps its own pool of at most 5+10 database connections (SQLAlchemy's
     default), so workers x replicas x 15 must stay under PostgreSQL's max_connections.
 threads = WEB_THREADS (default 4): the gthread worker. A request mostly waits on
-    PostgreSQL; threads let a worker serve another meanwhile, keep idle keep-alive
-    connections without tying the worker up (the sync worker serves one connection at
-    a time, so a slow client or a proxy without buffering holds a whole worker), and
-    spread a burst of Twilio webhooks instead of queueing it behind one slow request.
+    PostgreSQL; threads let a worker serve another meanwhile (the sync worker serves one
+    connection at a time, so a slow client or a proxy without buffering holds a whole
+    worker), and a burst of Twilio webhooks is not queued behind one slow request.
 timeout = WEB_TIMEOUT (default 30 s): a worker whose main loop is silent this long is
     killed and replaced. With threads it is not a per-request limit, it catches a
     wedged worker; database calls have their own limits (connect timeout, pool).
 graceful_timeout (20 s): on SIGTERM (a deploy, ``docker compose stop``) requests in
     flight finish; the compose file gives the container 30 s before SIGKILL.
-keepalive (75 s): behind a proxy that pools connections to us (nginx, a cloud load
-    balancer: 60 s idle is common), we must keep an idle connection open longer than
-    it does, or it may send a request down a connection we are closing (a 502).
+keepalive = 0: every answer says ``Connection: close`` and the connection closes. A
+    kept-alive connection stays with the worker that accepted it, and a gthread worker
+    accepts while busy: a proxy's pool (nginx, a cloud load balancer) or any client that
+    reuses connections ended up with most of them on one worker, held to one core by
+    the GIL while the others idled. bench_phone measured it: 95 check-ins/s with one
+    worker doing 70-90 % of the work, 140 with this, each worker a quarter. A new
+    connection is the accepting worker's choice again, and an idle worker takes it
+    first. It costs one TCP connect per request from the proxy (loopback or the
+    cluster's network: tens of microseconds); clients keep theirs alive to the proxy.
+    No idle connection is ever closed under a proxy, so no 502 race either.
 forwarded_allow_ips = FORWARDED_ALLOW_IPS (default: nobody). Which X-Forwarded-*
     headers count is decided in one place, the app's ProxyFix, by TRUSTED_PROXIES (the
     number of proxies in front). gunicorn itself trusts no peer's headers, so a request
@@ -43,7 +49,7 @@ threads = int(os.environ.get("WEB_THREADS") or 4)
 worker_class = "gthread"
 timeout = int(os.environ.get("WEB_TIMEOUT") or 30)
 graceful_timeout = 20
-keepalive = 75
+keepalive = 0  # see above: one request per connection
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 limit_request_line = 8190

@@ -22,7 +22,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_serve_answers_readyz_on_the_port_from_the_environment(database_url, tmp_path):
+def test_serve_answers_on_the_port_from_the_environment_one_request_per_connection(
+        database_url, tmp_path):
     port = free_port()
     token = "scrape-token-for-the-serve-test-0123456789"
     env = os.environ | {"DATABASE_URL": database_url, "PORT": str(port), "WEB_CONCURRENCY": "2",
@@ -53,9 +54,12 @@ def test_serve_answers_readyz_on_the_port_from_the_environment(database_url, tmp
         assert subprocess.run(probe).returncode == 0  # the image's HEALTHCHECK
         # Whichever of the two workers served them, /metrics counts every request.
         with requests.Session() as client:
-            for _ in range(20):
-                client.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+            answers = [client.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+                       for _ in range(20)]
         assert _served(port, token, "/healthz") >= 21
+        # One request per connection (gunicorn.conf.py, keepalive): a reused connection
+        # stays with the worker that accepted it, so a proxy's pool ends up on one worker.
+        assert {answer.headers.get("Connection") for answer in answers} == {"close"}
         assert not (tmp_path / "m" / "counter_4242.db").exists()
     finally:
         server.terminate()
