@@ -2,7 +2,7 @@
 site's dispatch, and START lifts it (issue 12 §4)."""
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from opsbackend.domain.messaging import outbox
 from opsbackend.models import Alert, OutboundMessage, SmsOptOut
@@ -96,3 +96,23 @@ def test_messages_to_a_staff_phone_that_stopped_are_suppressed_until_start(
         started = session.get(OutboundMessage, after_start.id)
         assert (stopped.status, stopped.suppressed_reason) == ("suppressed", "opted_out")
         assert started.status != "suppressed"
+
+
+def test_a_message_queued_as_a_staff_phone_stopped_is_suppressed_when_claimed(
+        client, database, clock, crew, twilio_provider, fake_twilio):
+    # A transaction that began before the STOP committed queues after it: the queue-time
+    # check did not see the STOP yet, STOP's sweep did not see the message yet.
+    sms(client, crew.nurse.phone, "STOP")
+    with database.engine.begin() as connection:
+        connection.execute(insert(OutboundMessage.__table__), [{
+            "to_phone": crew.nurse.phone, "body": "bag due", "template": "test",
+            "purpose": "alert", "status": "queued", "attempts": 0,
+            "created_at": clock.now(), "updated_at": clock.now()}])
+
+    outbox.send_due(database, clock, twilio_provider)
+
+    with database.new_session() as session:
+        message = session.scalars(select(OutboundMessage).where(
+            OutboundMessage.to_phone == crew.nurse.phone, OutboundMessage.body == "bag due")).one()
+    assert (message.status, message.suppressed_reason) == ("suppressed", "opted_out")
+    assert fake_twilio.bodies_to(crew.nurse.phone) == []

@@ -344,10 +344,9 @@ def _unwanted(session: Session, rows, now: datetime) -> dict[str, list[int]]:
     """Claimed messages that must not go out: the recipient sent STOP, someone acted on
     the alert before its escalation SMS left, or the visit it is about moved, started,
     ended or was cancelled since it was queued (``outdated``)."""
-    phones = {row.to_phone for row in rows}
-    opted_out = set(session.scalars(
-        select(Contact.phone).where(Contact.phone.in_(phones), Contact.opted_out.is_(True))
-    )) if phones else set()
+    # Checked again here, not only when queued: a message queued by a transaction that
+    # began before a STOP committed escaped both that check and STOP's sweep of the queue.
+    opted_out = _opted_out(session, {row.to_phone for row in rows})
     alert_ids = {row.alert_id for row in rows if row.alert_id is not None}
     closed = set(session.scalars(
         select(Alert.id).where(Alert.id.in_(alert_ids), Alert.status != "open")
