@@ -228,3 +228,26 @@ def test_a_change_on_a_paused_course_is_not_recorded(database, clock, crew):
 
     assert reply.startswith("Not recorded:")
     assert count_rows(database, Bag) == 1
+
+
+def test_a_pump_check_in_at_a_named_visit_reads_the_patient_and_home_once(database, clock,
+                                                                          crew):
+    # It runs for every check-in: the site check also reads what the reply names (study
+    # code, time zone), and the home is read with the unit's last position.
+    # bench_phone's same-work reference in SQL core runs these statements.
+    from tests.statements import counted_statements
+
+    nurse, course, visit = crew
+    with counted_statements(database.engine) as sent:
+        reply = text(database, clock, nurse.phone, f"PUMP V{visit.id} RUNNING", sid="SM1")
+    seen = [s for s in sent if not s.startswith("BEGIN")]
+
+    with database.new_session() as session:
+        study_code = session.get(Patient, visit.patient_id).study_code
+    assert f"pump running for {study_code}" in reply
+    reads_of_patient = [s for s in seen if "FROM patient" in s]
+    assert len(reads_of_patient) == 2, reads_of_patient  # the site check; home and unit
+    assert not [s for s in seen if s.lstrip().startswith("SELECT") and "FROM home" in s]
+    # The message and its audit event, 11 to handle it, the check-in and its audit event
+    # (the webhook adds the reply's UPDATE: bare_app's 16).
+    assert len(seen) == 15, seen

@@ -74,8 +74,10 @@ def bare_check_in():
         _audit(connection, now, [("inbound_message", message_id, message)])
         nurse = one("SELECT * FROM nurse WHERE phone = :phone AND active", phone=form["From"])
         visit = one("SELECT * FROM visit WHERE id = :id", id=visit_id)
-        place = one("SELECT patient.study_code, site.timezone FROM patient JOIN site "
-                    "ON site.id = patient.site_id WHERE patient.id = :id", id=visit.patient_id)
+        place = one("SELECT patient.site_id, (SELECT unit.site_id FROM unit WHERE unit.id = "
+                    ":unit), patient.study_code, site.timezone FROM patient JOIN site "
+                    "ON site.id = patient.site_id WHERE patient.id = :id",
+                    id=visit.patient_id, unit=nurse.unit_id)
         one("SELECT * FROM course WHERE id = :id FOR UPDATE", id=visit.course_id)
         bag = one("SELECT * FROM bag WHERE course_id = :id AND changed_at IS NULL "
                   "ORDER BY sequence DESC", id=visit.course_id)
@@ -88,7 +90,11 @@ def bare_check_in():
             id=visit.course_id)
         one("SELECT * FROM alert WHERE status IN ('open', 'acknowledged') AND course_id = :id "
             "AND kind = 'pump_alarm_unresolved'", id=visit.course_id)
-        one("SELECT landline_phone FROM home WHERE patient_id = :id", id=visit.patient_id)
+        one("SELECT home.id, home.landline_phone, home.lat, home.lon, unit.last_lat, "
+            "unit.last_lon, unit.last_located_at FROM patient "
+            "LEFT OUTER JOIN home ON home.patient_id = patient.id "
+            "LEFT OUTER JOIN unit ON unit.id = :unit WHERE patient.id = :id",
+            id=visit.patient_id, unit=nurse.unit_id)
         reply = f"Recorded: pump running for {place.study_code} ({place.timezone})."
         connection.execute(text("UPDATE inbound_message SET updated_at = :now, nurse_id = :nurse, "
                                 "handled_as = 'check_in:pump', reply_body = :reply WHERE id = :id"),

@@ -20,7 +20,7 @@ from opsbackend.domain.infusion.bag_record import BagLabel
 from opsbackend.domain.interop.webhook_events import visit_event
 from opsbackend.domain.phone import evv
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
-from opsbackend.models import CheckIn, Course, Home, Nurse, Patient, Unit, Visit
+from opsbackend.models import CheckIn, Course, Home, Nurse, Patient, Site, Unit, Visit
 
 # A visit counts as "current" for a nurse from this long before its window to this long after.
 CURRENT_MARGIN = timedelta(hours=12)
@@ -135,11 +135,33 @@ def leaving_visit(session: Session, clock: Clock, nurse: Nurse, visit_id: int | 
 
 def _of_nurse_sites(session: Session, nurse: Nurse, visit: Visit) -> bool:
     """A nurse checks in only at visits of the sites they work for. One statement (the
-    patient's site and the nurse's unit's): it runs on every check-in."""
+    patient's site and the nurse's unit's), which also reads what the reply names (the
+    study code, the site's time zone; ``visit_place``): it runs on every check-in."""
     unit_site = select(Unit.site_id).where(Unit.id == nurse.unit_id).scalar_subquery()
-    patient_site, nurse_unit_site = session.execute(
-        select(Patient.site_id, unit_site).where(Patient.id == visit.patient_id)).one()
+    patient_site, nurse_unit_site, study_code, timezone = session.execute(
+        select(Patient.site_id, unit_site, Patient.study_code, Site.timezone)
+        .join(Site, Site.id == Patient.site_id)
+        .where(Patient.id == visit.patient_id)).one()
+    _places(session)[visit.patient_id] = (study_code, timezone)
     return patient_site in {nurse.site_id, nurse_unit_site} - {None}
+
+
+def visit_place(session: Session, visit: Visit) -> tuple[str, str]:
+    """The visit's patient study code and site time zone: all a check-in's reply names.
+    Read with the site check when the nurse named the visit, else here."""
+    place = _places(session).get(visit.patient_id)
+    if place is None:
+        place = tuple(session.execute(
+            select(Patient.study_code, Site.timezone)
+            .join(Site, Site.id == Patient.site_id)
+            .where(Patient.id == visit.patient_id)).one())
+    return place
+
+
+def _places(session: Session) -> dict[int, tuple[str, str]]:
+    # Kept for the session (one request, one job's transaction): a study code and a site's
+    # time zone do not change under a check-in.
+    return session.info.setdefault("check_in_places", {})
 
 
 def arrive(session, clock, nurse, visit, caller: Caller) -> CheckIn:
@@ -193,13 +215,7 @@ def depart(session, clock, nurse, visit, caller: Caller) -> CheckIn:
 
 
 def _record(session, clock, nurse, visit, kind, caller: Caller, details=None) -> CheckIn:
-    home = session.execute(select(Home.landline_phone, Home.lat, Home.lon)
-                           .where(Home.patient_id == visit.patient_id)).first()
-    # The unit's last position only (not the unit and its shifts): an SMS check-in's
-    # place may be verified by it.
-    unit = (session.execute(select(Unit.last_lat, Unit.last_lon, Unit.last_located_at)
-                            .where(Unit.id == nurse.unit_id)).first()
-            if caller.channel == "sms" and nurse.unit_id is not None else None)
+    home, unit = _home_and_unit_position(session, visit, nurse, caller)
     where = evv.locate(home, caller, unit, clock.now())
     check_in = CheckIn(
         visit_id=visit.id, patient_id=visit.patient_id, nurse_id=nurse.id,
@@ -215,6 +231,23 @@ def _record(session, clock, nurse, visit, kind, caller: Caller, details=None) ->
     session.add(check_in)  # inserted at the next flush, with whatever else the caller adds
     evv.verify(session, check_in, visit)  # an arrival or departure that did not verify
     return check_in
+
+
+def _home_and_unit_position(session, visit, nurse, caller: Caller):
+    """The home's landline and position, and for an SMS check-in the nurse's unit's last
+    position (not the unit and its shifts), which may verify where the nurse is: one
+    statement, as it runs on every check-in. Either is None when there is none."""
+    unit_id = nurse.unit_id if caller.channel == "sms" else None
+    row = session.execute(
+        select(Home.id.label("home_id"), Home.landline_phone, Home.lat, Home.lon,
+               Unit.last_lat, Unit.last_lon, Unit.last_located_at)
+        .select_from(Patient)
+        .outerjoin(Home, Home.patient_id == Patient.id)
+        .outerjoin(Unit, Unit.id == unit_id)
+        .where(Patient.id == visit.patient_id)
+    ).one()
+    return (row if row.home_id is not None else None,
+            row if row.last_located_at is not None else None)
 
 
 def course_of(session: Session, visit: Visit) -> Course | None:

@@ -123,7 +123,7 @@ def _from_nurse(session, clock, nurse: Nurse, inbound, rules) -> Reply:
 
 
 def _check_in(session, clock, nurse, visit, caller, command, language, rules) -> str:
-    study_code, timezone = _where(session, visit)
+    study_code, timezone = check_ins.visit_place(session, visit)
     values = {"study_code": study_code, "visit_id": visit.id,
               "time": templates.local_time(clock.now(), timezone, language)}
     if command.verb == "arrived":
@@ -242,15 +242,6 @@ def _is_staff_line(session, phone: str) -> bool:
     return session.scalars(
         select(Site.id).where(or_(Site.dispatch_phone == phone, Site.on_call_phone == phone))
     ).first() is not None
-
-
-def _where(session, visit: Visit) -> tuple[str, str]:
-    """The visit's patient study code and site time zone: all a reply names."""
-    return session.execute(
-        select(Patient.study_code, Site.timezone)
-        .join(Site, Site.id == Patient.site_id)
-        .where(Patient.id == visit.patient_id)
-    ).one()
 
 
 def _bag_values(bag: Bag | None, timezone: str, language: str) -> dict:
