@@ -1,5 +1,6 @@
 """The outbox through the real Twilio SDK against the fake Twilio."""
 
+import itertools
 import os
 import random
 import signal
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from opsbackend.domain.alerting import alerts
 from opsbackend.domain.messaging import outbox
 from opsbackend.models import Alert, Contact, OutboundMessage
 
@@ -510,3 +512,38 @@ def test_a_forked_process_sends_in_lanes_of_its_own():
     _pid, status = os.waitpid(child, 0)
 
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_missed_bag_sms_goes_before_a_flood_queued_earlier(database, clock, factory,
+                                                             twilio_provider, fake_twilio):
+    """A busy start queues thousands (unassigned visits, the day's reminders) before a
+    bag is missed: the sender takes the most urgent first, then the oldest."""
+    site = factory.site()
+    with database.transaction() as session:
+        for n in range(12):
+            alerts.raise_alert(session, clock, kind="unassigned_visit", severity="medium",
+                               dedupe_key=f"test:unassigned:{n}", site_id=site.id,
+                               summary=f"visit {n} has no unit")
+    for n in range(12):
+        queue(database, clock, to=f"+1213555{n:04d}", body=f"reminder {n}",
+              purpose="reminder")
+    with database.transaction() as session:
+        missed = alerts.raise_alert(session, clock, kind="missed_bag_change",
+                                    dedupe_key="test:missed", site_id=site.id,
+                                    summary="bag 3 not changed").alert
+
+    passes = []
+    while claimed := outbox.send_due(database, clock, twilio_provider, batch_size=5).claimed:
+        assert claimed <= 5  # PostgreSQL's claim once took the whole queue
+        with database.new_session() as session:
+            passes.append(session.scalars(select(OutboundMessage).where(
+                OutboundMessage.status == "sent",
+                OutboundMessage.id.not_in([m.id for done in passes for m in done]))).all())
+
+    assert missed.id in {m.alert_id for m in passes[0]}
+    # Each pass took nothing less urgent than what a later pass took.
+    for before, after in itertools.pairwise(passes):
+        assert max(m.priority for m in before) <= min(m.priority for m in after)
+    purposes = [[m.purpose for m in done] for done in passes]
+    assert purposes[-1] == ["reminder"] * len(purposes[-1])
+    assert sum(p.count("reminder") for p in purposes) == 12

@@ -29,6 +29,9 @@ class OutboundMessage(Record, table=True):
     template: str = Field(max_length=60)
     language: str = Field(default="en", max_length=8)
     purpose: str = Field(default="info", max_length=20)
+    # The sender takes due messages lowest first, then oldest (outbox.ALERT_PRIORITY,
+    # PURPOSE_PRIORITY).
+    priority: int = Field(default=3)
     status: str = Field(default="queued", max_length=20)
     provider_sid: str | None = Field(default=None, max_length=64, unique=True)
     attempts: int = Field(default=0)

@@ -67,11 +67,23 @@ class SendSummary:
     sent_ids: list[int] = field(default_factory=list)
 
 
+# The order the sender takes due messages in, lowest first, then oldest: a missed bag
+# change's SMS do not wait behind a busy start's thousands (every visit of the next
+# hours without a unit alerts its desk; the day's family reminders). Safety SMS take
+# their alert's severity; the rest their purpose.
+ALERT_PRIORITY = {"critical": 0, "high": 0}  # any other severity: 1
+PURPOSE_PRIORITY = {"safety": 1, "visit": 2}  # reminders and information: 3
+
+
+def alert_priority(severity: str) -> int:
+    return ALERT_PRIORITY.get(severity, 1)
+
+
 def queue_message(
     session: Session, clock: Clock, *, to_phone: str, body: str, template: str,
     language: str = "en", purpose: str = "info", contact: Contact | None = None,
     nurse_id=None, visit_id=None, alert_id=None, course_id=None, dedupe_key: str | None = None,
-    hold_for_quiet_hours: bool | None = None,
+    hold_for_quiet_hours: bool | None = None, priority: int | None = None,
 ) -> OutboundMessage | None:
     """Queue one SMS in the caller's transaction; None when ``dedupe_key`` was queued before.
 
@@ -81,7 +93,8 @@ def queue_message(
     queued = queue_messages(session, clock, [dict(
         to_phone=to_phone, body=body, template=template, language=language, purpose=purpose,
         contact=contact, nurse_id=nurse_id, visit_id=visit_id, alert_id=alert_id,
-        course_id=course_id, dedupe_key=dedupe_key, hold_for_quiet_hours=hold_for_quiet_hours)])
+        course_id=course_id, dedupe_key=dedupe_key, hold_for_quiet_hours=hold_for_quiet_hours,
+        priority=priority)])
     return queued[0] if queued else None
 
 
@@ -119,6 +132,8 @@ def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list
         contact = values.pop("contact", None)
         hold = values.pop("hold_for_quiet_hours", None)
         zone = values.pop("zone", None)  # the contact's, when the caller knows it
+        if values.get("priority") is None:
+            values["priority"] = PURPOSE_PRIORITY.get(values.get("purpose", "info"), 3)
         key = values.get("dedupe_key")
         if key is not None and key in taken:
             continue
@@ -155,8 +170,9 @@ def send_due(database, clock: Clock, provider, *, batch_size: int = 100,
              max_attempts: int = MAX_ATTEMPTS, status_callback_base: str = "",
              only_ids: list[int] | None = None,
              lanes: int = send_lanes.DEFAULT_LANES) -> SendSummary:
-    """One pass: resolve stuck rows, then claim and send due messages, oldest first,
-    in ``lanes`` (each thread in order, several at once: ``send_lanes``, ``_Claimed.thread``).
+    """One pass: resolve stuck rows, then claim and send due messages, the most urgent
+    first (``ALERT_PRIORITY``, ``PURPOSE_PRIORITY``), then the oldest, in ``lanes`` (each
+    thread in order, several at once: ``send_lanes``, ``_Claimed.thread``).
 
     The batch costs two transactions whatever its size: one claims it (and suppresses
     what should no longer go out), one records the provider's SIDs. A crash in between
@@ -301,7 +317,7 @@ class _Claimed:
 
 def _claim(database, clock: Clock, limit: int, summary: SendSummary,
            only_ids: list[int] | None = None) -> list[_Claimed]:
-    """Mark up to ``limit`` due messages ``sending`` in one statement; those whose
+    """Mark up to ``limit`` due messages ``sending``, the most urgent first; those whose
     recipient has opted out or whose alert was closed meanwhile are suppressed instead."""
     now = clock.now()
     with database.transaction(actor="outbox") as session:
@@ -311,17 +327,23 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary,
             select(OUTBOX.c.id)
             .where(OUTBOX.c.status == "queued",
                    OUTBOX.c.next_attempt_at.is_(None) | (OUTBOX.c.next_attempt_at <= now))
-            .order_by(OUTBOX.c.id)
+            .order_by(OUTBOX.c.priority, OUTBOX.c.id)
             .limit(limit)
             # PostgreSQL; SQLite writers take turns
             .with_for_update(skip_locked=True, key_share=True)
         )
         if only_ids is not None:
             due = due.where(OUTBOX.c.id.in_(only_ids))
+        # Two statements, not ``UPDATE ... WHERE id IN (that SELECT)``: with that form
+        # PostgreSQL claimed the whole queue whatever ``limit`` said (test_outbox: 25 of
+        # a limit of 5); a subquery with LIMIT and SKIP LOCKED is not sure to run once.
+        due_ids = session.scalars(due).all()
+        if not due_ids:
+            return []
         rows = session.execute(
             update(OUTBOX)
             # status again: a second sender's claim on SQLite finds nothing left to take.
-            .where(OUTBOX.c.id.in_(due.scalar_subquery()), OUTBOX.c.status == "queued")
+            .where(OUTBOX.c.id.in_(due_ids), OUTBOX.c.status == "queued")
             .values(status="sending", claimed_at=now, attempts=OUTBOX.c.attempts + 1,
                     updated_at=now)
             .returning(OUTBOX.c.id, OUTBOX.c.to_phone, OUTBOX.c.body, OUTBOX.c.alert_id,
