@@ -547,3 +547,16 @@ def test_a_missed_bag_sms_goes_before_a_flood_queued_earlier(database, clock, fa
     purposes = [[m.purpose for m in done] for done in passes]
     assert purposes[-1] == ["reminder"] * len(purposes[-1])
     assert sum(p.count("reminder") for p in purposes) == 12
+
+
+def test_within_a_claimed_batch_the_most_urgent_leave_first(database, clock,
+                                                            twilio_provider, fake_twilio):
+    for n in range(20):
+        queue(database, clock, to=f"+1213555{n:04d}", body=f"reminder {n}",
+              purpose="reminder")
+    queue(database, clock, to=DESK_PHONE, body="bag 3 not changed", priority=0)
+
+    outbox.send_due(database, clock, twilio_provider, batch_size=100, lanes=1)
+
+    assert fake_twilio.messages[0]["body"] == "bag 3 not changed"
+    assert len(fake_twilio.messages) == 21

@@ -347,7 +347,8 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary,
             .values(status="sending", claimed_at=now, attempts=OUTBOX.c.attempts + 1,
                     updated_at=now)
             .returning(OUTBOX.c.id, OUTBOX.c.to_phone, OUTBOX.c.body, OUTBOX.c.alert_id,
-                       OUTBOX.c.visit_id, OUTBOX.c.template, OUTBOX.c.created_at)
+                       OUTBOX.c.visit_id, OUTBOX.c.template, OUTBOX.c.created_at,
+                       OUTBOX.c.priority)
         ).all()
         summary.claimed = len(rows)
         unwanted = _unwanted(session, rows, now)
@@ -357,9 +358,21 @@ def _claim(database, clock: Clock, limit: int, summary: SendSummary,
                                     updated_at=now))
             summary.suppressed += len(ids)
         skipped = {message_id for ids in unwanted.values() for message_id in ids}
-        return sorted((_Claimed(row.id, row.to_phone, row.body, row.alert_id, row.visit_id)
-                       for row in rows
-                       if row.id not in skipped), key=lambda message: message.id)
+        return _most_urgent_threads_first(
+            [row for row in rows if row.id not in skipped])
+
+
+def _most_urgent_threads_first(rows) -> list[_Claimed]:
+    """The claimed batch in the order the lanes start it: the threads holding the most
+    urgent messages first; within a thread, the order the messages were written (the
+    sort is stable)."""
+    claimed = [(_Claimed(row.id, row.to_phone, row.body, row.alert_id, row.visit_id),
+                row.priority) for row in sorted(rows, key=lambda row: row.id)]
+    urgency: dict[tuple, int] = {}
+    for message, priority in claimed:
+        urgency[message.thread] = min(urgency.get(message.thread, priority), priority)
+    return [message for message, _priority
+            in sorted(claimed, key=lambda pair: urgency[pair[0].thread])]
 
 
 def _unwanted(session: Session, rows, now: datetime) -> dict[str, list[int]]:
