@@ -138,10 +138,8 @@ def _of_nurse_sites(session: Session, nurse: Nurse, visit: Visit) -> bool:
     patient's site and the nurse's unit's), which also reads what the reply names (the
     study code, the site's time zone; ``visit_place``): it runs on every check-in."""
     unit_site = select(Unit.site_id).where(Unit.id == nurse.unit_id).scalar_subquery()
-    patient_site, nurse_unit_site, study_code, timezone = session.execute(
-        select(Patient.site_id, unit_site, Patient.study_code, Site.timezone)
-        .join(Site, Site.id == Patient.site_id)
-        .where(Patient.id == visit.patient_id)).one()
+    study_code, timezone, patient_site, nurse_unit_site = session.execute(
+        _place_of(visit.patient_id, Patient.site_id, unit_site)).one()
     _places(session)[visit.patient_id] = (study_code, timezone)
     return patient_site in {nurse.site_id, nurse_unit_site} - {None}
 
@@ -151,11 +149,15 @@ def visit_place(session: Session, visit: Visit) -> tuple[str, str]:
     Read with the site check when the nurse named the visit, else here."""
     place = _places(session).get(visit.patient_id)
     if place is None:
-        place = tuple(session.execute(
-            select(Patient.study_code, Site.timezone)
-            .join(Site, Site.id == Patient.site_id)
-            .where(Patient.id == visit.patient_id)).one())
+        place = tuple(session.execute(_place_of(visit.patient_id)).one())
     return place
+
+
+def _place_of(patient_id: int, *also):
+    """The patient's study code and site time zone, then the ``also`` columns."""
+    return (select(Patient.study_code, Site.timezone, *also)
+            .join(Site, Site.id == Patient.site_id)
+            .where(Patient.id == patient_id))
 
 
 def _places(session: Session) -> dict[int, tuple[str, str]]:
