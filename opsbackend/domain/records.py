@@ -3,9 +3,10 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -21,16 +22,23 @@ class Page:
 
 
 def get_or_404(session: Session, model, record_id: int, *, for_update: bool = False):
-    stmt = select(model).where(model.id == record_id)
+    record = session.scalars(_by_id(model, for_update), {"record_id": record_id}).first()
+    if record is None:
+        raise NotFound(f"{_label(model)} {record_id} does not exist")
+    return record
+
+
+@cache
+def _by_id(model, for_update: bool):
+    """Built once per model and lock: building a select and its cache key costs about
+    0.1 ms, and most requests fetch by id; a statement built once keeps its cache key."""
+    stmt = select(model).where(model.id == bindparam("record_id"))
     if for_update:
         # The row as it is once locked, even if this session loaded it before the lock.
         # FOR NO KEY UPDATE (key_share): writers of rows that only reference this one
         # (an alert naming the course, in the scheduler's transaction) do not hold us up.
         stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
-    record = session.scalars(stmt).first()
-    if record is None:
-        raise NotFound(f"{_label(model)} {record_id} does not exist")
-    return record
+    return stmt
 
 
 def require_reference(session: Session, model, record_id: int | None, field: str) -> None:

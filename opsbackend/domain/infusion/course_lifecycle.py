@@ -6,7 +6,7 @@ keeps the course's visits in step.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
@@ -158,12 +158,14 @@ def hang_bag(
     return bag
 
 
+# Built once, as every pump report and bag change reads it (see ``records._by_id``).
+_HANGING_BAG = (select(Bag)
+                .where(Bag.course_id == bindparam("course_id"), Bag.changed_at.is_(None))
+                .order_by(Bag.sequence.desc()))
+
+
 def hanging_bag(session: Session, course: Course) -> Bag | None:
-    return session.scalars(
-        select(Bag)
-        .where(Bag.course_id == course.id, Bag.changed_at.is_(None))
-        .order_by(Bag.sequence.desc())
-    ).first()
+    return session.scalars(_HANGING_BAG, {"course_id": course.id}).first()
 
 
 def close_hanging_bag(session: Session, course: Course, at: datetime, reason: str) -> None:

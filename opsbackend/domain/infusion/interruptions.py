@@ -2,20 +2,21 @@
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from opsbackend.domain.history.deviations import record_deviation
 from opsbackend.domain.rules import TimelineRules
 from opsbackend.models import Course, CourseInterruption, Patient
 
+# Built once, as every pump report reads it (see ``records._by_id``).
+_OPEN_INTERRUPTION = select(CourseInterruption).where(
+    CourseInterruption.course_id == bindparam("course_id"), CourseInterruption.ended_at.is_(None)
+)
+
 
 def open_interruption(session: Session, course: Course) -> CourseInterruption | None:
-    return session.scalars(
-        select(CourseInterruption).where(
-            CourseInterruption.course_id == course.id, CourseInterruption.ended_at.is_(None)
-        )
-    ).first()
+    return session.scalars(_OPEN_INTERRUPTION, {"course_id": course.id}).first()
 
 
 def start_interruption(

@@ -1,6 +1,6 @@
 """Pump status reports. A report older than the latest is stored, flagged, and changes nothing."""
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -123,11 +123,14 @@ def _apply_to_course(session: Session, course: Course, report: PumpReport, rules
             interruptions.end_interruption(session, course, report.reported_at, rules)
 
 
+# Built once, as every pump report reads it (see ``records._by_id``).
+_NEWEST_REPORT_AT = select(func.max(PumpReport.reported_at)).where(
+    PumpReport.course_id == bindparam("course_id"))
+
+
 def _flags(session: Session, course: Course, data: dict, reported_at) -> list[str]:
     flags = []
-    newest = session.scalar(
-        select(func.max(PumpReport.reported_at)).where(PumpReport.course_id == course.id)
-    )
+    newest = session.scalar(_NEWEST_REPORT_AT, {"course_id": course.id})
     if newest is not None and newest > reported_at:
         flags.append("out_of_order")
     rate = data.get("rate_ml_per_hour")

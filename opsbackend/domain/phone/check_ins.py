@@ -9,7 +9,7 @@ phone and the home's landline, and whether the nurse is on the visit's unit.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from opsbackend.clock import Clock
@@ -137,9 +137,8 @@ def _of_nurse_sites(session: Session, nurse: Nurse, visit: Visit) -> bool:
     """A nurse checks in only at visits of the sites they work for. One statement (the
     patient's site and the nurse's unit's), which also reads what the reply names (the
     study code, the site's time zone; ``visit_place``): it runs on every check-in."""
-    unit_site = select(Unit.site_id).where(Unit.id == nurse.unit_id).scalar_subquery()
     study_code, timezone, patient_site, nurse_unit_site = session.execute(
-        _place_of(visit.patient_id, Patient.site_id, unit_site)).one()
+        _PLACE_AND_SITES, {"patient_id": visit.patient_id, "unit_id": nurse.unit_id}).one()
     _places(session)[visit.patient_id] = (study_code, timezone)
     return patient_site in {nurse.site_id, nurse_unit_site} - {None}
 
@@ -149,15 +148,22 @@ def visit_place(session: Session, visit: Visit) -> tuple[str, str]:
     Read with the site check when the nurse named the visit, else here."""
     place = _places(session).get(visit.patient_id)
     if place is None:
-        place = tuple(session.execute(_place_of(visit.patient_id)).one())
+        place = tuple(session.execute(_PLACE, {"patient_id": visit.patient_id}).one())
     return place
 
 
-def _place_of(patient_id: int, *also):
+def _place_of(*also):
     """The patient's study code and site time zone, then the ``also`` columns."""
     return (select(Patient.study_code, Site.timezone, *also)
             .join(Site, Site.id == Patient.site_id)
-            .where(Patient.id == patient_id))
+            .where(Patient.id == bindparam("patient_id")))
+
+
+# Built once, as they run on every check-in (see ``records._by_id``).
+_PLACE = _place_of()
+_PLACE_AND_SITES = _place_of(
+    Patient.site_id,
+    select(Unit.site_id).where(Unit.id == bindparam("unit_id")).scalar_subquery())
 
 
 def _places(session: Session) -> dict[int, tuple[str, str]]:
@@ -240,16 +246,21 @@ def _home_and_unit_position(session, visit, nurse, caller: Caller):
     position (not the unit and its shifts), which may verify where the nurse is: one
     statement, as it runs on every check-in. Either is None when there is none."""
     unit_id = nurse.unit_id if caller.channel == "sms" else None
-    row = session.execute(
-        select(Home.id.label("home_id"), Home.landline_phone, Home.lat, Home.lon,
-               Unit.last_lat, Unit.last_lon, Unit.last_located_at)
-        .select_from(Patient)
-        .outerjoin(Home, Home.patient_id == Patient.id)
-        .outerjoin(Unit, Unit.id == unit_id)
-        .where(Patient.id == visit.patient_id)
-    ).one()
+    row = session.execute(_HOME_AND_UNIT_POSITION,
+                          {"patient_id": visit.patient_id, "unit_id": unit_id}).one()
     return (row if row.home_id is not None else None,
             row if row.last_located_at is not None else None)
+
+
+# Built once, as it runs on every check-in. A unit id of None joins no unit.
+_HOME_AND_UNIT_POSITION = (
+    select(Home.id.label("home_id"), Home.landline_phone, Home.lat, Home.lon,
+           Unit.last_lat, Unit.last_lon, Unit.last_located_at)
+    .select_from(Patient)
+    .outerjoin(Home, Home.patient_id == Patient.id)
+    .outerjoin(Unit, Unit.id == bindparam("unit_id"))
+    .where(Patient.id == bindparam("patient_id"))
+)
 
 
 def course_of(session: Session, visit: Visit) -> Course | None:

@@ -1,4 +1,4 @@
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, bindparam, cast, select
 from sqlmodel import Session
 
 from opsbackend.domain.errors import Conflict
@@ -53,11 +53,13 @@ def find_by_phone(session: Session, phone: str) -> Nurse | None:
     return session.scalars(select(Nurse).where(Nurse.phone == phone)).first()
 
 
+# Built once, as it runs on every SMS and call (see ``records._by_id``).
+_ACTIVE_BY_PHONE = select(Nurse).where(Nurse.phone == bindparam("phone"), Nurse.active.is_(True))
+
+
 def active_by_phone(session: Session, phone: str) -> Nurse | None:
     """The active nurse whose registered phone this is: how a phone check-in knows who."""
-    return session.scalars(
-        select(Nurse).where(Nurse.phone == phone, Nurse.active.is_(True))
-    ).first()
+    return session.scalars(_ACTIVE_BY_PHONE, {"phone": phone}).first()
 
 
 def has_skill(column, skill: str):
