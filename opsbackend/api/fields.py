@@ -28,7 +28,7 @@ from marshmallow import ValidationError, validate
 from marshmallow import fields as _fields
 
 from opsbackend.api.field_visibility import Schema
-from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
+from opsbackend.domain.registry.phones import InvalidPhoneNumber, has_extension, to_e164
 from opsbackend.models.patient import LANGUAGES
 
 # Containers and computed fields hold nothing of their own to check: use them as they are.
@@ -223,18 +223,9 @@ class PhoneNumber(String):
             raise ValidationError(
                 "Not a valid phone number; give it in international form, e.g. +14155552671."
             ) from exc
-        if _has_extension(raw, current_app.config["DEFAULT_PHONE_REGION"]):
+        if has_extension(raw, current_app.config["DEFAULT_PHONE_REGION"]):
             raise ValidationError("Phone extensions are not supported; give a direct number.")
         return number
-
-
-def _has_extension(raw: str, region: str) -> bool:
-    import phonenumbers
-
-    try:
-        return bool(phonenumbers.parse(raw, region).extension)
-    except phonenumbers.NumberParseException:
-        return False
 
 
 class TimeZoneName(String):
