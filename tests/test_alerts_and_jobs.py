@@ -293,6 +293,31 @@ def test_family_reminders_read_as_much_for_many_visits_as_for_one(
     assert many[0] == one[0]
 
 
+def test_family_reminders_queued_before_are_not_written_again(
+        database, clock, factory, monkeypatch):
+    """The job offers the day-before reminder every minute from 18:00 to midnight: only
+    the first run writes its body (three dates in the contact's language)."""
+    from datetime import UTC, datetime
+
+    from opsbackend.domain.messaging import reminders, templates
+
+    clock.set(datetime(2026, 3, 3, 2, 30, tzinfo=UTC))  # Mon 18:30 in Los Angeles
+    factory.active_course(patient_id=factory.patient().id, bag_interval_hours=24,
+                          started_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+    written = []
+    render = templates.render
+    monkeypatch.setattr(templates, "render",
+                        lambda name, *args, **kw: written.append(name) or render(name, *args, **kw))
+
+    def queued_now() -> int:
+        clock.advance(minutes=1)
+        with database.transaction() as session:
+            return reminders.queue_due_reminders(session, clock)[1]
+
+    assert [queued_now(), queued_now(), queued_now()] == [1, 0, 0]
+    assert written == ["reminder.day_before"]
+
+
 def test_each_run_is_recorded_and_shown(client, auth, database, clock, context, overdue):
     clock.advance(hours=24, minutes=15)
 

@@ -120,7 +120,9 @@ def _chunks(values: list, size: int = 5000):
 def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list[OutboundMessage]:
     """Queue many SMS (``queue_message``'s keywords each) in a few statements, whatever
     their number: the burst of a scan that raised hundreds of alerts at once. Those whose
-    ``dedupe_key`` was queued before are left out."""
+    ``dedupe_key`` was queued before are left out. ``body`` may be a function that writes
+    it, called only for a message queued now (a job that offers the same reminders every
+    minute does not render them again)."""
     keys = [m["dedupe_key"] for m in messages if m.get("dedupe_key")]
     taken = {key for chunk in _chunks(keys) for key in session.scalars(
         select(OutboundMessage.dedupe_key).where(OutboundMessage.dedupe_key.in_(chunk)))}
@@ -138,7 +140,8 @@ def queue_messages(session: Session, clock: Clock, messages: list[dict]) -> list
         if key is not None and key in taken:
             continue
         taken.add(key)
-        message = OutboundMessage(**values | {"body": values["body"][:1600],
+        body = values["body"]() if callable(values["body"]) else values["body"]
+        message = OutboundMessage(**values | {"body": body[:1600],
                                               "contact_id": contact.id if contact else None})
         if message.to_phone in opted_out:
             message.status, message.suppressed_reason = "suppressed", "opted_out"

@@ -73,15 +73,19 @@ def reminder_times(start: datetime, zone: str) -> list[tuple[str, datetime, date
 
 
 def _reminder(visit_id, course_id, start, end, first_name, contact, zone, kind) -> dict:
-    """One reminder, as ``outbox.queue_messages`` takes it."""
+    """One reminder, as ``outbox.queue_messages`` takes it. Its body is written only if it
+    is new: for hours each minute's run offers again the reminders it queued already."""
     language = contact.language
-    return dict(
-        to_phone=contact.phone, template=f"reminder.{kind}", language=language,
-        body=templates.render(
+
+    def body() -> str:
+        return templates.render(
             f"reminder.{kind}", language, first_name=first_name,
             day=templates.local_day(start, zone, language),
             start=templates.local_clock(start, zone, language),
-            end=templates.local_clock(end, zone, language)),
-        purpose="reminder", contact=contact, zone=zone, visit_id=visit_id,
+            end=templates.local_clock(end, zone, language))
+
+    return dict(
+        to_phone=contact.phone, template=f"reminder.{kind}", language=language,
+        body=body, purpose="reminder", contact=contact, zone=zone, visit_id=visit_id,
         course_id=course_id, dedupe_key=f"reminder:{visit_id}:{contact.id}:{kind}",
     )
