@@ -29,6 +29,14 @@ class Schema(marshmallow.Schema):
 
     phi_fields: tuple[str, ...] = ()
 
+    def get_attribute(self, obj, attr, default):
+        # A record's field is its attribute. marshmallow first asks hasattr(obj,
+        # "__getitem__"), which on a SQLModel record goes through pydantic's __getattr__
+        # and an AttributeError for every field of every record dumped (~2 % of a write).
+        if "." not in attr and not hasattr(type(obj), "__getitem__"):
+            return getattr(obj, attr, default)
+        return super().get_attribute(obj, attr, default)
+
     @marshmallow.post_dump
     def _leave_out_phi(self, data, **_kwargs):
         if self.phi_fields and not caller_sees_phi():
