@@ -44,6 +44,14 @@ def test_dispatcher_enrols_a_patient_with_home_and_contact(client, auth, factory
         assert session.get(Patient, body["id"]).home.city == "Los Angeles"
 
 
+def test_an_answer_lists_its_fields_in_the_schema_order(client, auth, factory):
+    """id first, as the OpenAPI document lists them; not sorted by name."""
+    response = client.post("/api/v1/patients", json=patient_body(factory.site().id),
+                           headers=auth("dispatcher"))
+
+    assert list(response.json)[:3] == ["id", "site_id", "study_code"]
+
+
 def test_an_invalid_contact_phone_is_a_422_naming_the_field(client, auth, factory, database):
     site = factory.site()
     body = patient_body(site.id)
