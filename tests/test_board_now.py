@@ -7,6 +7,7 @@ from sqlalchemy import select
 from opsbackend.domain.alerting import alerts
 from opsbackend.models import Alert, Bag, Visit
 from tests.board_helpers import CSRF_FIELD, board_scenario, board_user, sign_in
+from tests.factories import PHI, site_world
 
 
 def signed_in_client(app, database, site_ids, role="dispatcher"):
@@ -100,6 +101,26 @@ def test_a_viewer_sees_the_board_but_cannot_assign(app, database, factory, clock
     assert "W-SOON" in client.get("/board").get_data(as_text=True)
     assert post(client, f"/board/visits/{visit.id}/assign",
                 unit_id=found["unit"].id).status_code == 403
+
+
+def test_a_viewer_reads_no_names_on_the_board(app, database, factory, clock):
+    """As in the API: no family contact's or nurse's name, nor who acknowledged."""
+    world = site_world(factory, PHI)
+    with database.transaction() as session:
+        alerts.acknowledge(session, clock, world["alert_id"], by="user:9:rosalind@example.org")
+    names = [PHI["contact_name"], PHI["nurse_name"], "rosalind@example.org"]
+
+    def board_of(role, email):
+        board_user(database, email=email, role=role, site_ids=[world["site_id"]])
+        client = app.test_client()
+        sign_in(client, email=email)
+        return client.get("/board/now").get_data(as_text=True)
+
+    viewer, dispatcher = board_of("viewer", "vic@example.org"), board_of("dispatcher", "d@x.org")
+
+    assert [name for name in names if name in viewer] == []
+    assert "Acknowledged" in viewer and "mother" in viewer
+    assert [name for name in names if name in dispatcher] == names
 
 
 def test_resolving_needs_a_reason_code(app, database, factory, clock):

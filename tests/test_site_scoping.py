@@ -171,6 +171,24 @@ def test_a_viewer_reads_no_names_birth_dates_addresses_coordinates_or_phones(
     assert read >= 20
 
 
+def test_a_viewer_does_not_read_who_acted_on_an_alert_nor_the_note(client, factory, database,
+                                                                    clock):
+    from opsbackend.domain.alerting import alerts
+
+    world = site_world(factory, PHI)
+    with database.transaction() as session:
+        alerts.acknowledge(session, clock, world["alert_id"], by="token:9:rosalind@example.org")
+    heads = tokens_for(factory, world["site_id"])
+    url = f"/api/v1/alerts/{world['alert_id']}"
+
+    seen_by_viewer = client.get(url, headers=heads["viewer"]).json
+    seen_by_dispatcher = client.get(url, headers=heads["dispatcher"]).json
+
+    assert {"acknowledged_by", "resolved_by", "resolution"} & set(seen_by_viewer) == set()
+    assert seen_by_viewer["status"] == "acknowledged"
+    assert seen_by_dispatcher["acknowledged_by"] == "token:9:rosalind@example.org"
+
+
 def test_staff_read_what_a_viewer_may_not(client, factory):
     world = site_world(factory, PHI)
     dispatcher = tokens_for(factory, world["site_id"])["dispatcher"]

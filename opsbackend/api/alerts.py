@@ -19,6 +19,10 @@ blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts",
 
 
 class AlertSchema(PatientArea):
+    # Who acknowledged or resolved (a token's or user's name, an e-mail), and the note
+    # written with a resolution (free text): staff only. A viewer reads the reason code.
+    phi_fields = (*PatientArea.phi_fields, "acknowledged_by", "resolved_by", "resolution")
+
     id = fields.Integer()
     ref = fields.Function(lambda alert: f"A{alert.id}")
     kind = fields.String()

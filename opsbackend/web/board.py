@@ -8,6 +8,7 @@ re-rendered (and its message); a plain form post is redirected back to the board
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from opsbackend.api import context
+from opsbackend.api.field_visibility import sees_phi
 from opsbackend.domain.alerting import alerts
 from opsbackend.domain.dispatch import assignment, now, visit_changes, visits
 from opsbackend.domain.errors import DomainError, NotFound
@@ -265,6 +266,9 @@ def _now() -> dict:
         reasons=RESOLUTION_LABELS,
         can_dispatch=g.user.role in ("admin", "dispatcher"),
         can_act=g.user.role in ("admin", "dispatcher", "nurse"),
+        # Who: a family contact's or a nurse's name, the staff member who acknowledged.
+        # A viewer reads study codes, times and states, as in the API.
+        sees_names=sees_phi(g.user.role),
     )
 
 
