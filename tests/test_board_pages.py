@@ -32,6 +32,18 @@ def test_the_map_shows_the_users_homes_and_units_and_marks_homes_out_of_reach(
     assert "leaflet-1.9.4/leaflet.js" in page and "No map tiles are configured" in page
 
 
+def test_a_viewer_has_no_map_of_homes_and_no_link_to_pages_it_cannot_open(
+        app, database, factory, clock):
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id], role="viewer")
+
+    board = client.get("/board").get_data(as_text=True)
+
+    assert client.get("/board/map").status_code == 403
+    assert "/board/map" not in board and "/board/plan" not in board
+    assert "W-OVER" in board  # the study codes and their state, as before
+
+
 def test_the_patient_page_shows_the_timeline_and_another_sites_patient_is_not_found(
         app, database, factory, clock):
     board_scenario(factory, database, clock)
