@@ -241,17 +241,6 @@ def _record(session, clock, nurse, visit, kind, caller: Caller, details=None) ->
     return check_in
 
 
-def _home_and_unit_position(session, visit, nurse, caller: Caller):
-    """The home's landline and position, and for an SMS check-in the nurse's unit's last
-    position (not the unit and its shifts), which may verify where the nurse is: one
-    statement, as it runs on every check-in. Either is None when there is none."""
-    unit_id = nurse.unit_id if caller.channel == "sms" else None
-    row = session.execute(_HOME_AND_UNIT_POSITION,
-                          {"patient_id": visit.patient_id, "unit_id": unit_id}).one()
-    return (row if row.home_id is not None else None,
-            row if row.last_located_at is not None else None)
-
-
 # Built once, as it runs on every check-in. A unit id of None joins no unit.
 _HOME_AND_UNIT_POSITION = (
     select(Home.id.label("home_id"), Home.landline_phone, Home.lat, Home.lon,
@@ -261,6 +250,17 @@ _HOME_AND_UNIT_POSITION = (
     .outerjoin(Unit, Unit.id == bindparam("unit_id"))
     .where(Patient.id == bindparam("patient_id"))
 )
+
+
+def _home_and_unit_position(session, visit, nurse, caller: Caller):
+    """The home's landline and position, and for an SMS check-in the nurse's unit's last
+    position (not the unit and its shifts), which may verify where the nurse is: one
+    statement, as it runs on every check-in. Either is None when there is none."""
+    unit_id = nurse.unit_id if caller.channel == "sms" else None
+    row = session.execute(_HOME_AND_UNIT_POSITION,
+                          {"patient_id": visit.patient_id, "unit_id": unit_id}).one()
+    return (row if row.home_id is not None else None,
+            row if row.last_located_at is not None else None)
 
 
 def course_of(session: Session, visit: Visit) -> Course | None:
