@@ -104,17 +104,21 @@ def test_a_viewer_sees_the_board_but_cannot_assign(app, database, factory, clock
 
 
 def test_a_viewer_reads_no_names_on_the_board(app, database, factory, clock):
-    """As in the API: no family contact's or nurse's name, nor who acknowledged."""
+    """As in the API: no family contact's or nurse's name, nor who acknowledged, nor the
+    home's area."""
     world = site_world(factory, PHI)
     with database.transaction() as session:
         alerts.acknowledge(session, clock, world["alert_id"], by="user:9:rosalind@example.org")
     names = [PHI["contact_name"], PHI["nurse_name"], "rosalind@example.org"]
 
+    names += [PHI["city"], PHI["postal_code"]]  # the home's area, in a visit's suggestions
+
     def board_of(role, email):
         board_user(database, email=email, role=role, site_ids=[world["site_id"]])
         client = app.test_client()
         sign_in(client, email=email)
-        return client.get("/board/now").get_data(as_text=True)
+        return "".join(client.get(path).get_data(as_text=True) for path in (
+            "/board/now", f"/board/visits/{world['visit_id']}/suggestions"))
 
     viewer, dispatcher = board_of("viewer", "vic@example.org"), board_of("dispatcher", "d@x.org")
 

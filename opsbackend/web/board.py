@@ -285,4 +285,5 @@ def _suggestions(visit_id: int) -> dict:
                 visit_reasons=VISIT_REASON_CODES, extra_kinds=EXTRA_VISIT_KINDS,
                 suitable=[j for j in judged if j.placement],
                 excluded=[j for j in judged if j.refusal],
-                can_dispatch=g.user.role in ("admin", "dispatcher"))
+                can_dispatch=g.user.role in ("admin", "dispatcher"),
+                sees_names=sees_phi(g.user.role))  # and the home's area
