@@ -3,10 +3,11 @@ beside a bare one-INSERT Flask endpoint (the reference) in the same run.
 
     .venv/bin/python tests/bench/bench_api.py [--requests 3000] [--rounds 3] [--concurrency 16]
 
-Target: write_rps >= 0.4 x bare_rps. The rows take turns for a few rounds and the medians
-are reported (this machine's speed drifts within minutes). A third row does the same
-writes as ours in SQL core (``bare_app``'s ``/bare/patient``), to show what the stack adds
-to the database work. Prints its figures last as one JSON line.
+Target (issue 12): writes >= 0.5 x the same writes done in SQL core (``bare_app``'s
+``/bare/patient``: what the stack adds to the database work). The first target, 0.4 x the
+bare insert, is out of reach for three rows and their audit (README, "Performance"). The
+rows take turns for a few rounds and the medians are reported (this machine's speed
+drifts within minutes). Prints its figures last as one JSON line.
 """
 
 import argparse
@@ -103,9 +104,11 @@ def main() -> int:
     print(f"median of {args.rounds} alternating rounds:")
     print_table({"POST /patients (ours)": write, "GET /patients/{id} (ours)": read,
                  "same writes, SQL core": same_work, "bare one-INSERT (reference)": bare})
-    print(f"write ratio {compared.ratio:.2f} (target >= 0.4): "
-          f"{'met' if compared.ratio >= 0.4 else 'MISSED'}; rounds {compared.ratios}")
-    print(f"against the same writes in SQL core: {compared.same_work_ratio:.2f}")
+    print(f"against the same writes in SQL core: {compared.same_work_ratio:.2f} (issue 12's "
+          f"target >= 0.5: {'met' if compared.same_work_ratio >= 0.5 else 'MISSED'})")
+    # The first target, 0.4 of one bare INSERT, is out of reach for three rows and their
+    # audit events however they are written (README, "Performance"): shown, not judged.
+    print(f"against the bare one-INSERT: {compared.ratio:.2f}; rounds {compared.ratios}")
     last_line({"write_rps": write["rps"], "read_rps": read["rps"], "bare_rps": bare["rps"],
                "write_ratio": round(compared.ratio, 3), "read_p99_ms": read["p99_ms"],
                "write_p99_ms": write["p99_ms"], "same_work_core_rps": same_work["rps"],
