@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 
 from opsbackend.api import context
 from opsbackend.api.auth import PUBLIC
+from opsbackend.api.field_visibility import sees_phi
 from opsbackend.api.fields import MAX_ID, storable
 from opsbackend.domain.registry import users
 
@@ -69,9 +70,24 @@ def signed_in(*roles: str):
             return view(*args, **kwargs)
 
         checked.access_policy = PUBLIC
+        checked.board_roles = allowed
         return checked
 
     return mark
+
+
+@blp.context_processor
+def what_the_user_may_see():
+    """For the templates: ``may_open(endpoint)``, by the roles the view itself declares
+    (a link only to a page the user may open), and ``sees_names``: a viewer reads study
+    codes, times and states, no one's name nor a home's area, as in the API."""
+    user = g.get("user")
+
+    def may_open(endpoint: str) -> bool:
+        view = current_app.view_functions[endpoint]
+        return user is not None and user.role in view.board_roles
+
+    return {"may_open": may_open, "sees_names": user is not None and sees_phi(user.role)}
 
 
 def current_user():

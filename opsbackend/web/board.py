@@ -8,7 +8,6 @@ re-rendered (and its message); a plain form post is redirected back to the board
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from opsbackend.api import context
-from opsbackend.api.field_visibility import sees_phi
 from opsbackend.domain.alerting import alerts
 from opsbackend.domain.dispatch import assignment, now, visit_changes, visits
 from opsbackend.domain.errors import DomainError, NotFound
@@ -266,9 +265,6 @@ def _now() -> dict:
         reasons=RESOLUTION_LABELS,
         can_dispatch=g.user.role in ("admin", "dispatcher"),
         can_act=g.user.role in ("admin", "dispatcher", "nurse"),
-        # Who: a family contact's or a nurse's name, the staff member who acknowledged.
-        # A viewer reads study codes, times and states, as in the API.
-        sees_names=sees_phi(g.user.role),
     )
 
 
@@ -285,5 +281,4 @@ def _suggestions(visit_id: int) -> dict:
                 visit_reasons=VISIT_REASON_CODES, extra_kinds=EXTRA_VISIT_KINDS,
                 suitable=[j for j in judged if j.placement],
                 excluded=[j for j in judged if j.refusal],
-                can_dispatch=g.user.role in ("admin", "dispatcher"),
-                sees_names=sees_phi(g.user.role))  # and the home's area
+                can_dispatch=g.user.role in ("admin", "dispatcher"))
