@@ -45,7 +45,6 @@ class Settings:
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
-    web_concurrency: int = 2
     token_cache_seconds: int = 10
     max_content_length: int = 256 * 1024
     # A course's planned start lies within this many days of now (either way).
@@ -97,7 +96,6 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             host=env.get("HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000),
-            web_concurrency=_int(env, "WEB_CONCURRENCY", 2),
             token_cache_seconds=_int(env, "TOKEN_CACHE_SECONDS", 10),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
             course_start_window_days=_int(env, "COURSE_START_WINDOW_DAYS", 365),

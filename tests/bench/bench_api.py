@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sqlalchemy import text
 
 from tests.bench.support import (
+    OURS_WORKERS,
+    REFERENCE_WORKERS,
     alternate,
     compare,
     drive,
@@ -31,8 +33,6 @@ from tests.bench.support import (
     print_table,
     server,
 )
-
-WORKERS = 4
 
 
 def seed(url: str) -> tuple[int, str]:
@@ -70,6 +70,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=3000, help="per round and row")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=OURS_WORKERS,
+                        help="opsbackend serve's workers (default: one per core)")
     args = parser.parse_args()
     with fresh_database("opsbackend_bench_api") as url:
         site_id, token = seed(url)
@@ -77,7 +79,7 @@ def main() -> int:
         json_body = {"Content-Type": "application/json"}
         form = {"Content-Type": "application/x-www-form-urlencoded"}
         port, bare_port = free_port(), free_port()
-        env = {"DATABASE_URL": url, "PORT": str(port), "WEB_CONCURRENCY": str(WORKERS),
+        env = {"DATABASE_URL": url, "PORT": str(port), "WEB_CONCURRENCY": str(args.workers),
                "LOG_LEVEL": "WARNING"}
         numbers = itertools.count()
 
@@ -88,7 +90,7 @@ def main() -> int:
             return run
 
         with (server([str(Path(sys.executable).parent / "opsbackend"), "serve"], env, port),
-              server(gunicorn_app("tests.bench.bare_app:app", bare_port, WORKERS),
+              server(gunicorn_app("tests.bench.bare_app:app", bare_port, REFERENCE_WORKERS),
                      {"DATABASE_URL": url}, bare_port)):
             rounds = alternate(args.rounds, {
                 "write": patients(port, "/api/v1/patients", auth, 201),

@@ -35,6 +35,8 @@ from opsbackend.domain.registry import nurses, patients, sites, units
 from opsbackend.models import OutboundMessage, Visit
 from opsbackend.sms.twilio_provider import TwilioSmsProvider
 from tests.bench.support import (
+    OURS_WORKERS,
+    REFERENCE_WORKERS,
     alternate,
     compare,
     drive,
@@ -47,7 +49,6 @@ from tests.bench.support import (
 )
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
-WORKERS = 4
 TOKEN = "bench-webhook-token"
 NURSES = 40
 # Check-ins sent before the paced run and not measured: each worker's first requests
@@ -95,13 +96,13 @@ def signed_sms(port: int, n: int, phone: str, visit_id: int, path: str = "/twili
     return ("POST", path, urlencode(params).encode(), headers, 200)
 
 
-def check_ins(url, crews, count, concurrency, rounds):
+def check_ins(url, crews, count, concurrency, rounds, workers):
     """Ours paced at an even 100 req/s, first, after a warm-up (the steady load the p99
     target is about: not fresh workers' first requests, not the wake of the flat-out
     rounds); then ours, the same statements in SQL core and the bare insert flat out,
     taking turns for ``rounds`` rounds."""
     port, bare_port = free_port(), free_port()
-    env = {"DATABASE_URL": url, "PORT": str(port), "WEB_CONCURRENCY": str(WORKERS),
+    env = {"DATABASE_URL": url, "PORT": str(port), "WEB_CONCURRENCY": str(workers),
            "LOG_LEVEL": "WARNING", "TWILIO_AUTH_TOKEN": TOKEN}
     numbers = itertools.count()
 
@@ -111,7 +112,7 @@ def check_ins(url, crews, count, concurrency, rounds):
 
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     with (server([str(Path(sys.executable).parent / "opsbackend"), "serve"], env, port),
-          server(gunicorn_app("tests.bench.bare_app:app", bare_port, WORKERS),
+          server(gunicorn_app("tests.bench.bare_app:app", bare_port, REFERENCE_WORKERS),
                  {"DATABASE_URL": url}, bare_port)):
         drive(port, messages(port, how_many=WARM_UP), concurrency)
         paced = drive(port, messages(port), concurrency, rate=100)
@@ -163,11 +164,13 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=OURS_WORKERS,
+                        help="opsbackend serve's workers (default: one per core)")
     args = parser.parse_args()
     with fresh_database("opsbackend_bench_phone") as url:
         crews = seed(url)
         rounds, paced, paced_core = check_ins(url, crews, args.requests, args.concurrency,
-                                              args.rounds)
+                                              args.rounds, args.workers)
         drain_rate, bare_sdk_rate, duplicates, unsent = outbox_drain(url, args.messages)
     compared = compare(rounds, "check_in")
     flat, same_work, bare = compared.ours, compared.same_work, compared.bare

@@ -1,6 +1,6 @@
 """Benchmark: a busy day of a large region, the whole system on PostgreSQL.
 
-The web (``opsbackend serve``, 4 workers) and a scheduler (``opsbackend scheduler``,
+The web (``opsbackend serve``, a worker per core) and a scheduler (``opsbackend scheduler``,
 SMS to the fake Twilio through the real SDK) run as in production, over 5,000 running
 courses, 300 units with two nurses each, and their visits for the next 72 h. For a
 bounded stretch (``--seconds``, default 120):
@@ -57,11 +57,18 @@ from opsbackend.models import (
     UnitShift,
     Visit,
 )
-from tests.bench.support import BIN, drive, fresh_database, last_line, server, synthetic_course
+from tests.bench.support import (
+    BIN,
+    OURS_WORKERS,
+    drive,
+    fresh_database,
+    last_line,
+    server,
+    synthetic_course,
+)
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 WEB_PORT = 8531  # this helper's range
-WORKERS = 4
 WEBHOOK_TOKEN = "bench-region-webhook-token"
 SITES = 5
 UNITS = 300
@@ -309,7 +316,7 @@ def main() -> int:
         env = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                "SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
                "TWILIO_FROM_NUMBER": "+13105550199", "TWILIO_API_BASE_URL": fake.url}
-        web_env = env | {"PORT": str(WEB_PORT), "WEB_CONCURRENCY": str(WORKERS),
+        web_env = env | {"PORT": str(WEB_PORT), "WEB_CONCURRENCY": str(OURS_WORKERS),
                          "TWILIO_AUTH_TOKEN": WEBHOOK_TOKEN}
         with server([str(BIN / "opsbackend"), "serve"], web_env, WEB_PORT):
             # Reference: the check-in load alone, before the scheduler and the day start.

@@ -21,6 +21,14 @@ if str(ROOT) not in sys.path:
 
 BIN = Path(sys.executable).parent
 
+CORES = os.cpu_count() or 1
+# Each server as it is best run on this machine. ``opsbackend serve``: one gthread worker
+# per core, its threads overlapping the database waits (gunicorn.conf.py); more processes
+# only take turns on the cores. The references are sync workers, which overlap nothing
+# within a process: two per core.
+OURS_WORKERS = CORES
+REFERENCE_WORKERS = 2 * CORES
+
 
 def free_port() -> int:
     with socket.socket() as sock:
