@@ -2,6 +2,7 @@
 
 import re
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -57,7 +58,14 @@ def test_the_advisory_lock_lets_one_lead_and_the_standby_take_over(database_url)
         assert leader.acquire()
         assert not standby.acquire()
         leader.release()  # its connection closes, as when the process dies
+        # The server frees the lock once the old backend has exited, a moment after the
+        # close (under load, after the standby's first try): the standby, trying at each
+        # tick, takes over at one of its next.
+        deadline = time.monotonic() + 10
+        while not standby.acquire() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert standby.acquire()
+        assert not leader.acquire()  # and the old leader, back, stands by
     finally:
         leader.release()
         standby.release()
