@@ -9,7 +9,7 @@ they are queued once too.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -160,6 +160,24 @@ def resolve_where(session: Session, clock: Clock, resolution: str, *conditions) 
     found = session.scalars(
         select(Alert).where(Alert.status.in_(OPEN_STATUSES), *conditions)
     ).all()
+    return _resolve_found(session, clock, resolution, found)
+
+
+# Built once, as every pump report saying "running" asks it (see ``records._by_id``).
+_OPEN_OF_COURSE_AND_KIND = select(Alert).where(
+    Alert.status.in_(OPEN_STATUSES), Alert.course_id == bindparam("course_id"),
+    Alert.kind == bindparam("kind"))
+
+
+def resolve_course_alerts(session: Session, clock: Clock, resolution: str, course_id: int,
+                          kind: str) -> int:
+    """``resolve_where`` for one course's alerts of one kind."""
+    found = session.scalars(_OPEN_OF_COURSE_AND_KIND,
+                            {"course_id": course_id, "kind": kind}).all()
+    return _resolve_found(session, clock, resolution, found)
+
+
+def _resolve_found(session: Session, clock: Clock, resolution: str, found) -> int:
     for alert in found:
         _close(alert, clock.now(), "system", resolution)
         alert_event(session, "alert.resolved", alert)

@@ -11,7 +11,7 @@ from opsbackend.domain.infusion import interruptions
 from opsbackend.domain.infusion.course_lifecycle import checked_time, hanging_bag
 from opsbackend.domain.records import Page, get_or_404, paginate
 from opsbackend.domain.rules import DEFAULT_RULES, TimelineRules
-from opsbackend.models import Alert, Course, PumpReport
+from opsbackend.models import Course, PumpReport
 
 # Alarms after which the pump no longer infuses (low battery or reservoir low still run).
 STOPPING_ALARMS = ("occlusion", "air_in_line", "reservoir_empty", "malfunction")
@@ -63,9 +63,9 @@ def record_pump_report(
         return report, True
     _apply_to_course(session, course, report, rules)
     if report.status == "running":
-        alerts.resolve_where(
+        alerts.resolve_course_alerts(
             session, clock, f"the pump reported running at {reported_at.isoformat()}",
-            Alert.course_id == course.id, Alert.kind == "pump_alarm_unresolved",
+            course.id, "pump_alarm_unresolved",
         )
     return report, True
 
