@@ -5,10 +5,10 @@ workers = WEB_CONCURRENCY (default 2; ``--workers`` overrides it): one per core 
     server may use. Processes are what use the cores (the GIL), and each worker's threads
     already overlap its requests' database waits, so more processes than cores only take
     turns on them: on two cores, with PostgreSQL on the same machine, 2 workers wrote
-    patients 12 % faster than 4 (288 against 243 req/s, 4.9 against 5.9 ms of a worker's
-    CPU per request) and their check-ins' p99 at 100 req/s was 47 ms against 56
-    (bench_api, bench_phone, 2026-11-30). Not the core count by default: in a container
-    that is the host's, and 64 workers would exhaust the database's connections.
+    patients at 285-288 req/s against 243-260 with 4 (4.9 against 5.9 ms of a worker's
+    CPU per request) and took check-ins at 140 req/s against 132 (bench_api,
+    bench_phone, 2026-11-30). Not the core count by default: in a container that is
+    the host's, and 64 workers would exhaust the database's connections.
     Each keeps its own pool of at most 5+10 database connections (SQLAlchemy's
     default), so workers x replicas x 15 must stay under PostgreSQL's max_connections.
 threads = WEB_THREADS (default 4): the gthread worker. A request mostly waits on
