@@ -109,9 +109,8 @@ def test_a_viewer_reads_no_names_on_the_board(app, database, factory, clock):
     world = site_world(factory, PHI)
     with database.transaction() as session:
         alerts.acknowledge(session, clock, world["alert_id"], by="user:9:rosalind@example.org")
-    names = [PHI["contact_name"], PHI["nurse_name"], "rosalind@example.org"]
-
-    names += [PHI["city"], PHI["postal_code"]]  # the home's area, in a visit's suggestions
+    names = [PHI["contact_name"], PHI["nurse_name"], "rosalind@example.org",
+             PHI["city"], PHI["postal_code"]]  # the home's area: in a visit's suggestions
 
     def board_of(role, email):
         board_user(database, email=email, role=role, site_ids=[world["site_id"]])

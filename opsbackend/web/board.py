@@ -263,8 +263,6 @@ def _now() -> dict:
         callback_outcomes=CALLBACK_OUTCOMES,
         evv_reasons=EVV_REASON_CODES,
         reasons=RESOLUTION_LABELS,
-        can_dispatch=g.user.role in ("admin", "dispatcher"),
-        can_act=g.user.role in ("admin", "dispatcher", "nurse"),
     )
 
 
@@ -280,5 +278,4 @@ def _suggestions(visit_id: int) -> dict:
     return dict(visit=label_visit(session, visit), zone=zone, now=context.clock().now(),
                 visit_reasons=VISIT_REASON_CODES, extra_kinds=EXTRA_VISIT_KINDS,
                 suitable=[j for j in judged if j.placement],
-                excluded=[j for j in judged if j.refusal],
-                can_dispatch=g.user.role in ("admin", "dispatcher"))
+                excluded=[j for j in judged if j.refusal])
