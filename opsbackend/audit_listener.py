@@ -2,8 +2,14 @@
 
 It hooks the session's flush, so no code path can change a record without its
 audit event, and the event lands in the same transaction as the change. Rows
-are inserted with SQL core on the flushing connection, so the listener never
+are inserted with SQL core on the session's connection, so the listener never
 re-enters the flush.
+
+Each flush works out its events (who, when, the values before and after) at once,
+and the transaction writes them in one INSERT at its commit: a request that flushes
+three times (an SMS check-in does) sends one statement, not three. A rollback drops
+them with the changes. Inside a savepoint they are written at each flush instead, so
+that rolling the savepoint back takes its events with it, and only those.
 """
 
 from dataclasses import dataclass
@@ -20,13 +26,49 @@ IGNORED_COLUMNS = {"updated_at", "created_at"}
 REDACTED = "[redacted]"
 
 
+PENDING = "audit_events_pending"
+
+
 def install(session_factory) -> None:
-    event.listen(session_factory, "after_flush", _write_audit_events)
+    event.listen(session_factory, "after_flush", _collect_audit_events)
+    event.listen(session_factory, "before_commit", _write_at_commit)
+    event.listen(session_factory, "after_transaction_end", _forget_at_the_end)
 
 
-def _write_audit_events(session, _flush_context) -> None:
+def write_pending(session) -> None:
+    """Insert the events collected so far in the transaction (``record_event`` calls it
+    first, so that the trail keeps its order). Never inside a savepoint: they would go
+    with its rollback, and the changes they describe would not."""
+    if not session.in_nested_transaction():
+        _insert(session, session.info.pop(PENDING, None))
+
+
+def _collect_audit_events(session, _flush_context) -> None:
+    rows = _events_of_flush(session)
+    if session.in_nested_transaction():
+        _insert(session, rows)  # inside the savepoint: kept or rolled back with it
+    elif rows:
+        session.info.setdefault(PENDING, []).extend(rows)
+
+
+def _write_at_commit(session) -> None:
+    session.flush()  # the commit's own flush, first, so that its events are among them
+    write_pending(session)
+
+
+def _forget_at_the_end(session, transaction) -> None:
+    if transaction.parent is None:  # committed (written) or rolled back (gone with it)
+        session.info.pop(PENDING, None)
+
+
+def _insert(session, rows: list[dict] | None) -> None:
     from opsbackend.models import AuditEvent
 
+    if rows:
+        session.connection().execute(AuditEvent.__table__.insert(), rows)
+
+
+def _events_of_flush(session) -> list[dict]:
     now = session.info.get("clock", SystemClock()).now()
     base = {
         "occurred_at": now,
@@ -55,8 +97,7 @@ def _write_audit_events(session, _flush_context) -> None:
                     "changes": changes,
                 }
             )
-    if rows:
-        session.connection().execute(AuditEvent.__table__.insert(), rows)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-from opsbackend.models import AuditEvent, Patient
+import pytest
+from sqlalchemy import event, select
+
+from opsbackend.domain.history.audit import act_as, record_event
+from opsbackend.models import AuditEvent, Patient, Site
 from tests.factories import count_rows
 from tests.test_patients_api import patient_body
 
@@ -106,3 +110,82 @@ def test_the_audit_trail_has_no_route_to_change_it(app):
 
 def test_only_admins_read_the_audit_trail(client, auth):
     assert client.get("/api/v1/audit-events", headers=auth("dispatcher")).status_code == 403
+
+
+def _audit_inserts(database):
+    """A list that fills with the INSERTs into audit_event sent from now on."""
+    sent = []
+
+    def seen(_conn, _cursor, statement, _params, _context, _executemany):
+        if statement.startswith("INSERT INTO audit_event"):
+            sent.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    return sent, lambda: event.remove(database.engine, "before_cursor_execute", seen)
+
+
+def test_a_transaction_that_flushes_often_writes_its_events_in_one_insert(database):
+    sent, stop = _audit_inserts(database)
+    try:
+        with database.transaction(actor="tester") as session:
+            first = Site(code="A1", name="A", region="West", timezone="UTC")
+            session.add(first)
+            session.flush()
+            act_as(session, "someone else")
+            session.add(Site(code="A2", name="B", region="West", timezone="UTC"))
+            session.flush()
+            first.name = "A renamed"
+    finally:
+        stop()
+
+    assert len(sent) == 1
+    with database.new_session() as session:
+        trail = session.scalars(select(AuditEvent).where(AuditEvent.table_name == "site")
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor) for e in trail] == [
+        ("create", "tester"), ("create", "someone else"), ("update", "someone else")]
+    assert trail[2].changes == {"before": {"name": "A"}, "after": {"name": "A renamed"}}
+
+
+def test_a_rolled_back_savepoint_takes_only_its_own_events(database):
+    with database.transaction(actor="tester") as session:
+        session.add(Site(code="K1", name="Kept", region="West", timezone="UTC"))
+        session.flush()
+        with pytest.raises(RuntimeError), session.begin_nested():
+            session.add(Site(code="G1", name="Gone", region="West", timezone="UTC"))
+            session.flush()
+            raise RuntimeError("the savepoint is rolled back")
+        with session.begin_nested():
+            session.add(Site(code="K2", name="Kept too", region="West", timezone="UTC"))
+
+    with database.new_session() as session:
+        created = session.scalars(select(AuditEvent.changes).where(
+            AuditEvent.table_name == "site", AuditEvent.action == "create")).all()
+        sites = session.scalars(select(Site.code)).all()
+    assert sorted(c["after"]["code"] for c in created) == ["K1", "K2"] == sorted(sites)
+
+
+def test_a_rolled_back_transaction_leaves_no_events(database):
+    session = database.new_session(actor="tester")
+    session.add(Site(code="R1", name="Rolled back", region="West", timezone="UTC"))
+    session.flush()
+    session.rollback()
+    session.add(Site(code="R2", name="Committed", region="West", timezone="UTC"))
+    session.commit()
+    session.close()
+
+    with database.new_session() as session:
+        created = session.scalars(select(AuditEvent.changes).where(
+            AuditEvent.table_name == "site")).all()
+    assert [c["after"]["code"] for c in created] == ["R2"]
+
+
+def test_an_event_recorded_after_changes_follows_them_in_the_trail(database, clock):
+    with database.transaction(actor="tester") as session:
+        session.add(Site(code="O1", name="Ordered", region="West", timezone="UTC"))
+        session.flush()
+        record_event(session, clock, action="refused", table_name="site")
+
+    with database.new_session() as session:
+        trail = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert trail[-2:] == ["create", "refused"]

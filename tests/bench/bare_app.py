@@ -71,7 +71,6 @@ def bare_check_in():
         message = {"provider_sid": form["MessageSid"], "from_phone": form["From"],
                    "to_phone": form["To"], "body": form["Body"], "received_at": now}
         message_id = _add(connection, InboundMessage, message, now)
-        _audit(connection, now, [("inbound_message", message_id, message)])
         nurse = one("SELECT * FROM nurse WHERE phone = :phone AND active", phone=form["From"])
         visit = one("SELECT * FROM visit WHERE id = :id", id=visit_id)
         place = one("SELECT patient.site_id, (SELECT unit.site_id FROM unit WHERE unit.id = "
@@ -85,7 +84,6 @@ def bare_check_in():
         report = {"course_id": visit.course_id, "bag_id": bag.id, "status": "running",
                   "reported_at": now, "reported_by_nurse_id": nurse.id, "source": "sms"}
         report_id = _add(connection, PumpReport, report, now)
-        _audit(connection, now, [("pump_report", report_id, report)])
         one("SELECT * FROM course_interruption WHERE course_id = :id AND ended_at IS NULL",
             id=visit.course_id)
         one("SELECT * FROM alert WHERE status IN ('open', 'acknowledged') AND course_id = :id "
@@ -105,7 +103,10 @@ def bare_check_in():
                     "identity_method": "registered_phone", "caller_matched_nurse": True,
                     "inbound_message_id": message_id}
         check_in_id = _add(connection, CheckIn, check_in, now)
-        _audit(connection, now, [("check_in", check_in_id, check_in),
+        # The transaction's audit events in one INSERT at the end, as ours writes them.
+        _audit(connection, now, [("inbound_message", message_id, message),
+                                 ("pump_report", report_id, report),
+                                 ("check_in", check_in_id, check_in),
                                  ("inbound_message", message_id, {"reply_body": reply})])
     return f"<Response><Message>{reply}</Message></Response>", 200, {"Content-Type": "text/xml"}
 

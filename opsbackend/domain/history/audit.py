@@ -1,8 +1,9 @@
-"""Reading the audit trail. Writing happens at flush (``opsbackend.audit_listener``)."""
+"""Reading the audit trail. Row changes are recorded by ``opsbackend.audit_listener``."""
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from opsbackend import audit_listener
 from opsbackend.domain import site_of
 from opsbackend.domain.records import Page, paginate
 from opsbackend.domain.scope import Scope
@@ -43,6 +44,7 @@ def record_event(
     details: dict | None = None,
 ) -> AuditEvent:
     """An event that is not a row change (a refused caller, a login refused, ...)."""
+    audit_listener.write_pending(session)  # the row changes before it come first
     event = AuditEvent(
         occurred_at=clock.now(),
         actor=session.info.get("actor", "system"),
