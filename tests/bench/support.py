@@ -143,15 +143,32 @@ def drive(port: int, requests: list, concurrency: int, rate: float | None = None
         results = pool.map(_client, [(port, share, per_client, start_at + offset)
                                      for share, offset in zip(shares, offsets, strict=True)])
     elapsed = time.perf_counter() - began - 0.5
-    latencies = sorted(x for lat, _ in results for x in lat)
+    latencies = [x for lat, _ in results for x in lat]
     failures = [f for _, fail in results for f in fail]
+    return _summary(len(requests), elapsed, latencies, failures)
+
+
+def _summary(requests: int, seconds: float, latencies: list[float], failures: list[str]) -> dict:
+    latencies = sorted(latencies)
     return {
-        "requests": len(requests), "seconds": round(elapsed, 2),
-        "rps": round(len(latencies) / elapsed, 1),
+        "requests": requests, "seconds": round(seconds, 2),
+        "rps": round(len(latencies) / seconds, 1),
         "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2) if latencies else None,
         "failures": len(failures), "first_failure": failures[0] if failures else None,
+        "latencies_ms": latencies,
     }
+
+
+def pooled(runs: list[dict]) -> dict:
+    """The runs as one: their latencies together (p50, p99 of all), requests/s overall, and
+    each run's own p99 (``round_p99_ms``), for a steady rate measured in several stretches."""
+    summary = _summary(sum(run["requests"] for run in runs),
+                       sum(run["seconds"] for run in runs),
+                       [x for run in runs for x in run["latencies_ms"]],
+                       [run["first_failure"] for run in runs if run["failures"]])
+    summary["failures"] = sum(run["failures"] for run in runs)
+    return summary | {"round_p99_ms": [run["p99_ms"] for run in runs]}
 
 
 def alternate(rounds: int, runs: dict) -> dict[str, list[dict]]:
