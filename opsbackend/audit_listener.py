@@ -24,8 +24,7 @@ from opsbackend.clock import SystemClock
 # Columns whose changes are not worth an event (they change on every update).
 IGNORED_COLUMNS = {"updated_at", "created_at"}
 REDACTED = "[redacted]"
-
-
+# The session.info key of the events of the transaction's flushes, written at its commit.
 PENDING = "audit_events_pending"
 
 
