@@ -14,6 +14,11 @@ from opsbackend.domain.registry import users
 
 blp = Blueprint("board", __name__, url_prefix="/board")
 
+# Who may open a page, for ``signed_in`` (admins always may).
+EVERYONE = ("dispatcher", "nurse", "viewer")
+STAFF = ("dispatcher", "nurse")
+DISPATCHERS = ("dispatcher",)
+
 
 @blp.before_request
 def refuse_unstorable_values():

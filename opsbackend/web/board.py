@@ -18,15 +18,12 @@ from opsbackend.domain.registry import sites
 from opsbackend.models.callback import CALLBACK_OUTCOMES
 from opsbackend.models.evv import EVV_REASON_CODES
 from opsbackend.models.visit import VISIT_REASON_CODES
-from opsbackend.web.blueprint import blp, signed_in
+from opsbackend.web.blueprint import DISPATCHERS, EVERYONE, STAFF, blp, signed_in
 from opsbackend.web.formatting import parse_local
 
-EVERYONE = ("dispatcher", "nurse", "viewer")
 # The follow-up lists show this many rows each, oldest first (the rest wait their turn).
 FOLLOW_UPS_SHOWN = 50
 EXTRA_VISIT_KINDS = ("pump_check", "lab_draw", "alarm_response", "bag_change")
-DISPATCHERS = ("dispatcher",)
-STAFF = ("dispatcher", "nurse")
 # The domain's reasons for resolving an alert (models.alert.RESOLUTION_REASONS), as the
 # dispatcher reads them; the note adds the detail.
 RESOLUTION_LABELS = {

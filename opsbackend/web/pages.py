@@ -15,10 +15,8 @@ from opsbackend.domain.messaging import message_log
 from opsbackend.domain.registry import sites
 from opsbackend.domain.scope import Scope
 from opsbackend.models import Site
-from opsbackend.web.blueprint import blp, signed_in
+from opsbackend.web.blueprint import DISPATCHERS, STAFF, blp, signed_in
 
-STAFF = ("dispatcher", "nurse")
-DISPATCHERS = ("dispatcher",)
 MESSAGES_SHOWN = 200
 # How long the routing engine searches for a day plan (the API's default is 10 s).
 SECONDS_CHOICES = (1.0, 3.0, 5.0, 10.0)
