@@ -104,7 +104,7 @@ def check_ins(url, crews, count, concurrency, rounds, workers):
     about: not fresh workers' first requests, not the wake of the flat-out rounds); each
     row's p99 is of all its rounds' check-ins together, as one run ``rounds`` times as
     long: a single 20 s stretch's p99 is that of the machine's worst second in it (one
-    stall of another tenant's), and it moved 17-77 ms for core alone within minutes.
+    stall of another tenant's), and it moved 10 ms to 2 s for core alone within minutes.
     Then ours, the same statements in SQL core and the bare insert flat out, taking
     turns for ``rounds`` rounds."""
     port, bare_port = free_port(), free_port()
