@@ -3,12 +3,14 @@
 Every job is an interval job with ``coalesce=True`` (runs missed while busy
 collapse into one), ``max_instances=1`` (a slow run is never overlapped by the
 next) and a ``misfire_grace_time`` of twice its interval (a run delayed by a
-busy machine still happens; APScheduler's default of 1 s would skip it). Each
+busy machine still happens; APScheduler's default of 1 s would skip it). A job woken
+while it runs (the sender, when a scan queued SMS) runs again as it ends. Each
 run first checks that this process leads; a standby takes over within one
 leadership tick after the leader dies.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,17 +92,53 @@ def build_scheduler(database, clock, context: JobContext, *, blocking: bool = Tr
     watch = SchedulerWatch(database, clock, context.sms_provider, context.status_callback_base)
     add_watch(scheduler, watch)
 
+    runs = Runs(scheduler)
     for job in JOBS:
         def fire(job=job):
             if leadership.leading:
-                run_job(database, clock, job, context)
+                runs.run(job.name, lambda: run_job(database, clock, job, context))
 
         scheduler.add_job(fire, "interval", seconds=job.seconds, id=job.name, coalesce=True,
                           max_instances=1, misfire_grace_time=job.seconds * 2)
-    context.wake_sender = lambda: _run_soon(scheduler, "outbox_sender")
+    context.wake_sender = lambda: runs.wake("outbox_sender")
     leadership.tick()
     scheduler.leadership = leadership
     return scheduler
+
+
+class Runs:
+    """Which jobs are running now, so that a job woken while it runs (``wake``: a scan
+    queued SMS while the sender was sending) runs again as soon as it ends. Brought
+    forward instead, APScheduler would skip that run (``max_instances=1``) with a
+    warning, once per batch of a busy scan, and what was queued would wait a tick."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+        self._again: set[str] = set()
+
+    def run(self, name: str, work: Callable[[], object]) -> None:
+        with self._lock:
+            self._running.add(name)
+        try:
+            while True:
+                work()
+                with self._lock:
+                    if name not in self._again:
+                        return
+                    self._again.discard(name)
+        finally:
+            with self._lock:
+                self._running.discard(name)
+                self._again.discard(name)
+
+    def wake(self, name: str) -> None:
+        with self._lock:
+            if name in self._running:
+                self._again.add(name)
+                return
+        _run_soon(self.scheduler, name)
 
 
 def add_watch(scheduler, watch: SchedulerWatch) -> None:

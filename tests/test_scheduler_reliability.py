@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from jobs.definitions import JOBS
 from jobs.leader import FileLeaderLock, PostgresLeaderLock, leader_lock_for
 from jobs.runner import run_job
-from jobs.scheduler import JobContext, Leadership
+from jobs.scheduler import JobContext, Leadership, Runs
 from opsbackend.domain.rules import AlertRules, TimelineRules
 from opsbackend.models import Alert, Deviation, OutboundMessage, SchedulerHeartbeat
 from tests.factories import count_rows
@@ -92,6 +92,47 @@ def test_only_the_leader_beats_and_the_standby_takes_over_within_a_tick(database
     with database.new_session() as session:
         beat = session.get(SchedulerHeartbeat, "scheduler")
     assert beat.heartbeat_at == clock.now()
+
+
+class RecordingScheduler:
+    def __init__(self):
+        self.brought_forward = []
+
+    def modify_job(self, job_id, **changes):
+        self.brought_forward.append(job_id)
+
+
+def test_a_job_woken_while_it_runs_runs_again_when_it_ends_not_skipped_by_apscheduler():
+    scheduler = RecordingScheduler()
+    runs = Runs(scheduler)
+    passes = []
+
+    def sender_pass():
+        passes.append(1)
+        if len(passes) == 1:  # two scan batches queue SMS while the first pass sends
+            runs.wake("outbox_sender")
+            runs.wake("outbox_sender")
+
+    runs.run("outbox_sender", sender_pass)
+
+    assert len(passes) == 2  # once more for both wakes, right after
+    assert scheduler.brought_forward == []  # APScheduler would skip it, with a warning
+    runs.wake("outbox_sender")  # not running: brought forward to now
+    assert scheduler.brought_forward == ["outbox_sender"]
+
+
+def test_a_job_that_fails_is_no_longer_counted_as_running():
+    scheduler = RecordingScheduler()
+    runs = Runs(scheduler)
+
+    def failing():
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        runs.run("outbox_sender", failing)
+    runs.wake("outbox_sender")
+
+    assert scheduler.brought_forward == ["outbox_sender"]
 
 
 @pytest.mark.postgres_only
