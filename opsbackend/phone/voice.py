@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from opsbackend.api import context
-from opsbackend.domain.errors import DomainError
+from opsbackend.domain.errors import DomainError, NotFound
 from opsbackend.domain.history.audit import act_as, record_event
 from opsbackend.domain.infusion.course_lifecycle import hanging_bag
 from opsbackend.domain.messaging import templates
@@ -38,6 +38,7 @@ from opsbackend.domain.phone.check_ins import Caller
 from opsbackend.domain.registry import nurse_pins, nurses
 from opsbackend.domain.registry.phones import InvalidPhoneNumber, to_e164
 from opsbackend.models import CallStep, Home, Nurse, Visit
+from opsbackend.phone.fields import arg_id, form_text, record_id, sid
 from opsbackend.phone.signatures import twilio_signed
 
 blp = Blueprint("twilio_voice", __name__)
@@ -138,7 +139,7 @@ def number():
     digits = _digits()
     response = _response()
     _gather_both(response, "ask_pin", url_for(
-        "twilio_voice.pin", number=int(digits) if digits.isdigit() else 0, attempt=attempt))
+        "twilio_voice.pin", number=record_id(digits) or 0, attempt=attempt))
     return _xml(response)
 
 
@@ -149,8 +150,8 @@ def pin():
         return _refuse()
     session, clock = context.session(), context.clock()
     attempt = _attempt()
-    nurse = nurse_pins.verify(session, clock, request.args.get("number", 0, type=int),
-                              request.form.get("Digits", ""), caller=_caller_phone())
+    nurse = nurse_pins.verify(session, clock, arg_id("number") or 0,
+                              form_text("Digits"), caller=_caller_phone())
     context.commit()  # a failure is recorded (and counts toward the lock) either way
     if nurse is None and attempt >= PIN_ATTEMPTS:
         return _refuse(f"{attempt} wrong nurse numbers or PINs")
@@ -177,9 +178,12 @@ def visit():
     nurse = who.nurse
     response = _response()
     digits = _digits()
+    visit_id = record_id(digits)
     try:
-        found = check_ins.resolve_visit(context.session(), context.clock(), nurse,
-                                        int(digits) if digits.isdigit() else -1)
+        if visit_id is None:  # keys no visit code could be: said back as they were pressed
+            raise NotFound(f"there is no visit V{digits}", field="visit",
+                           reason="visit_not_found", visit=digits[:20])
+        found = check_ins.resolve_visit(context.session(), context.clock(), nurse, visit_id)
     except DomainError as exc:
         if exc.reason == "visit_other_unit":  # the nurse may say it is theirs anyway
             _gather(response, nurse, "ask_override",
@@ -202,7 +206,7 @@ def override():
     who = _identified()
     if who is None:
         return _refuse()
-    visit_id = request.args.get("visit", type=int)
+    visit_id = arg_id("visit")
     response = _response()
     if _digits() != "9":
         _gather(response, who.nurse, "ask_visit", _url("twilio_voice.visit", who), finish="#")
@@ -219,7 +223,7 @@ def action():
     who = _identified()
     if who is None:
         return _refuse()
-    visit_id = request.args.get("visit", type=int)
+    visit_id = arg_id("visit")
     choice = ACTIONS.get(_digits())
     response = _response()
     if choice is None:
@@ -246,7 +250,7 @@ def no_flush():
         return _refuse()
     response = _response()
     if _digits() == "1":
-        _record(response, who, request.args.get("visit", type=int), "bag_changed")
+        _record(response, who, arg_id("visit"), "bag_changed")
     else:
         _say(response, who.nurse, "flushed")
         response.hangup()
@@ -259,7 +263,7 @@ def alarm():
     who = _identified()
     if who is None:
         return _refuse()
-    visit_id = request.args.get("visit", type=int)
+    visit_id = arg_id("visit")
     alarm_type = ALARMS.get(_digits())
     response = _response()
     if alarm_type is None:
@@ -273,8 +277,12 @@ def alarm():
 
 def _record(response, who: Identified, visit_id, kind, alarm_type=None):
     nurse = who.nurse
+    if visit_id is None:  # every step URL we hand Twilio names the visit: never guess one
+        _not_recorded(response, nurse, NotFound("no visit named", field="visit",
+                                                reason="visit_not_found", visit="-"))
+        return
     session, clock = context.session(), context.clock()
-    call_sid = request.form.get("CallSid", "")[:64]
+    call_sid = sid("CallSid") or ""
     values = {"visit": visit_id, "hours": "-",
               "alarm": templates.alarm_name(alarm_type, nurse.language) if alarm_type else ""}
     if call_sid and not _claim_step(session, call_sid, kind, nurse, visit_id):
@@ -298,11 +306,15 @@ def _record(response, who: Identified, visit_id, kind, alarm_type=None):
             check_in.details = check_in.details | {"call_sid": call_sid}
     except DomainError as exc:
         session.rollback()  # the claim goes too: nothing was recorded
-        _say(response, nurse, "not_recorded", reason=templates.refusal(exc, nurse.language))
-        response.hangup()
+        _not_recorded(response, nurse, exc)
         return
     context.commit()  # the step's claim and its effect together
     _say(response, nurse, kind, **values)
+    response.hangup()
+
+
+def _not_recorded(response, nurse, refusal: DomainError) -> None:
+    _say(response, nurse, "not_recorded", reason=templates.refusal(refusal, nurse.language))
     response.hangup()
 
 
@@ -357,7 +369,7 @@ def _identified() -> Identified | None:
     if nurse is not None:
         act_as(session, f"nurse:{nurse.id} via voice (phone)")
         return Identified(nurse, "registered_phone")
-    nurse_id = request.args.get("nurse", type=int)
+    nurse_id = arg_id("nurse")
     nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
     if nurse is not None and nurse.active and _from_home_landline():
         act_as(session, f"nurse:{nurse.id} via voice (pin)")
@@ -383,8 +395,8 @@ def _url(endpoint: str, who: Identified, **values) -> str:
 def _refuse(why: str = "unknown caller"):
     session = context.session()
     record_event(session, context.clock(), action="voice_refused", table_name="nurse",
-                 details={"caller": request.form.get("From", "")[:40],
-                          "call_sid": request.form.get("CallSid", "")[:64], "why": why})
+                 details={"caller": form_text("From")[:40],
+                          "call_sid": sid("CallSid"), "why": why})
     context.commit()
     response = VoiceResponse()
     if why == "unknown caller":
@@ -398,7 +410,7 @@ def _refuse(why: str = "unknown caller"):
 
 def _caller_phone() -> str | None:
     try:
-        return to_e164(request.form.get("From", ""), current_app.config["DEFAULT_PHONE_REGION"])
+        return to_e164(form_text("From"), current_app.config["DEFAULT_PHONE_REGION"])
     except InvalidPhoneNumber:
         return None
 
@@ -450,15 +462,15 @@ def _attempt() -> int:
 
 def _digits() -> str:
     """The keys pressed: posted by <Gather>, or carried in the URL when a step is asked again."""
-    return request.form.get("Digits") or request.args.get("digits", "")
+    return form_text("Digits") or request.args.get("digits", "")
 
 
 def _asked_again() -> str:
     """This step's URL with the keys that led here, so a silent caller hears the same
     question (Twilio's redirect posts no Digits)."""
     args = request.args.to_dict()
-    if request.form.get("Digits"):
-        args["digits"] = request.form["Digits"]
+    if form_text("Digits"):
+        args["digits"] = form_text("Digits")
     return url_for(request.endpoint, **args)
 
 
