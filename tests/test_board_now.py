@@ -192,6 +192,35 @@ def test_a_move_without_a_reason_changes_nothing(app, database, factory, clock):
     assert open_visit(database, found["soon_course"]).window_start == visit.window_start
 
 
+@pytest.mark.parametrize("start", ["9999-12-31T23:00", "0001-01-01T00:00"])
+def test_a_window_in_a_year_the_api_refuses_is_refused_here_too(app, database, factory,
+                                                                clock, start):
+    """A year 9999 in the site's zone overflows on its way to UTC: refused, not a 500."""
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+    visit = open_visit(database, found["soon_course"])
+
+    response = post(client, f"/board/visits/{visit.id}/move", window_start=start,
+                    window_end="9999-12-31T23:30", reason_code="family_request")
+
+    assert response.status_code == 200
+    assert "not moved: give the new window" in response.get_data(as_text=True)
+    assert open_visit(database, found["soon_course"]).window_start == visit.window_start
+
+
+def test_a_digit_int_cannot_read_in_an_id_is_no_unit_not_a_server_error(
+        app, database, factory, clock):
+    """"¹" is a digit to str.isdigit but not a number to int()."""
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+    visit = open_visit(database, found["soon_course"])
+
+    response = post(client, f"/board/visits/{visit.id}/assign", unit_id="¹")
+
+    assert response.status_code < 500
+    assert open_visit(database, found["soon_course"]).unit_id is None
+
+
 def test_cancelling_and_adding_a_visit_from_the_board(app, database, factory, clock):
     found = board_scenario(factory, database, clock)
     client = signed_in_client(app, database, [found["site1"].id])

@@ -85,3 +85,17 @@ def test_a_day_plan_for_another_site_is_refused(app, database, factory, clock):
     assert response.status_code == 302
     with database.new_session() as session:
         assert session.scalars(select(DayPlan)).first() is None
+
+
+def test_a_day_plan_for_a_day_past_2099_is_refused_not_a_server_error(
+        app, database, factory, clock):
+    found = board_scenario(factory, database, clock)
+    client = signed_in_client(app, database, [found["site1"].id])
+
+    response = form_post(client, "/board/plans", "/board/plan", site_id=found["site1"].id,
+                         day="9999-12-31", seconds="1.0")
+
+    assert response.status_code == 302
+    assert "give the day to plan" in client.get("/board/plan").get_data(as_text=True)
+    with database.new_session() as session:
+        assert session.scalars(select(DayPlan)).first() is None

@@ -37,8 +37,9 @@ def _names_an_id(name: str) -> bool:
 
 
 def _fits_an_id(value: str) -> bool:
+    # isdecimal, not isdigit: int() reads every decimal digit ("٣") but not "¹".
     digits = value.strip().upper().removeprefix("A")
-    return not digits.isdigit() or int(digits) <= MAX_ID
+    return not digits.isdecimal() or int(digits) <= MAX_ID
 
 
 @blp.before_request

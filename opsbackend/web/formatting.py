@@ -1,7 +1,9 @@
 """How the board writes times: in the record's site's zone, and spans in hours and minutes."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from opsbackend.api.fields import EARLIEST, LATEST
 
 
 def local(moment: datetime | None, zone: str | None) -> str:
@@ -41,6 +43,20 @@ def local_input(moment: datetime, zone: str) -> str:
 
 def parse_local(text: str, zone: str) -> datetime:
     """A ``datetime-local`` value read in the site's zone, as an aware UTC datetime.
-    ValueError when it is not a date and time."""
+    ValueError when it is not a date and time of the years the API takes (1900-2099)."""
     wall = datetime.strptime(text.strip()[:16], "%Y-%m-%dT%H:%M")
+    _check_year(wall.date())
     return wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def parse_day(text: str) -> date:
+    """A ``date`` input's value; ValueError when it is not a day of 1900-2099."""
+    day = date.fromisoformat(text.strip())
+    _check_year(day)
+    return day
+
+
+def _check_year(day: date) -> None:
+    # As the API's fields: a year 9999 would overflow the day's end or its UTC time.
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise ValueError(f"{day} is outside {EARLIEST.year}-{LATEST.year - 1}")

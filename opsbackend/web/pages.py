@@ -1,6 +1,5 @@
 """The board's other pages: the map, a patient's timeline, day plans."""
 
-from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -16,6 +15,7 @@ from opsbackend.domain.registry import sites
 from opsbackend.domain.scope import Scope
 from opsbackend.models import Site
 from opsbackend.web.blueprint import DISPATCHERS, STAFF, blp, signed_in
+from opsbackend.web.formatting import parse_day
 
 MESSAGES_SHOWN = 200
 # How long the routing engine searches for a day plan (the API's default is 10 s).
@@ -79,7 +79,7 @@ def plan_create():
     site_id = request.form.get("site_id", type=int)
     seconds = request.form.get("seconds", type=float)
     try:
-        day = date.fromisoformat(request.form.get("day", ""))
+        day = parse_day(request.form.get("day", ""))
     except ValueError:
         flash("No plan: give the day to plan.", "error")
         return redirect(url_for("board.plan_page"))
