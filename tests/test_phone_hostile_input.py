@@ -79,6 +79,23 @@ def test_a_step_url_naming_no_visit_records_nothing(client, database, world):
     assert count_rows(database, AuditEvent, AuditEvent.table_name == "check_in") == 0
 
 
+def test_a_voice_step_without_a_call_sid_records_nothing(client, database, factory):
+    """Twilio always names the call; a step without one has no key to be claimed by, so a
+    replay of it could record twice: it records nothing."""
+    from opsbackend.models import CheckIn
+
+    crew = factory.crew(phone="+12135550190")
+    params = {"From": crew.nurse.phone, "To": "+13105550199", "Digits": "1"}
+    step = f"/twilio/voice/action?visit={crew.visit.id}"
+
+    answer = signed_post(client, step, params)
+    with_sid = signed_post(client, step, params | {"CallSid": "CA1"})
+
+    assert "Not recorded" in answer.get_data(as_text=True)
+    assert "Arrival at visit" in with_sid.get_data(as_text=True)
+    assert count_rows(database, CheckIn, CheckIn.visit_id == crew.visit.id) == 1
+
+
 # The same, searched for: a seeded run (the same examples every time) of each webhook.
 PHONES = [NURSE, PHI["contact_phone"], "+13105550101", "+19995550123", LANDLINE]
 WORDS = ["ARRIVED", "CHANGED", "PUMP", "DONE", "ACK", "HELP", "STOP", "START", "YES", "CALL",

@@ -277,15 +277,17 @@ def alarm():
 
 def _record(response, who: Identified, visit_id, kind, alarm_type=None):
     nurse = who.nurse
-    if visit_id is None:  # every step URL we hand Twilio names the visit: never guess one
+    call_sid = sid("CallSid")
+    if visit_id is None or call_sid is None:
+        # Our step URLs name the visit and Twilio names the call: never guess a visit, and
+        # never record a step that has no key to be claimed by.
         _not_recorded(response, nurse, NotFound("no visit named", field="visit",
                                                 reason="visit_not_found", visit="-"))
         return
     session, clock = context.session(), context.clock()
-    call_sid = sid("CallSid") or ""
     values = {"visit": visit_id, "hours": "-",
               "alarm": templates.alarm_name(alarm_type, nurse.language) if alarm_type else ""}
-    if call_sid and not _claim_step(session, call_sid, kind, nurse, visit_id):
+    if not _claim_step(session, call_sid, kind, nurse, visit_id):
         # An earlier (or parallel) delivery of this step recorded it: say it again.
         if kind == "bag_changed":
             values["hours"] = _hours_to_next_bag(session, clock, visit_id)
