@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from opsbackend import migrate
+from opsbackend.api.fields import MAX_ID
 from opsbackend.app import create_app
 from opsbackend.cli_planning import plan_bases
 from opsbackend.models.auth import ROLES
@@ -186,10 +187,14 @@ def demo_sign_ins():
         click.echo(f"  {email:<26} {sign_ins[email]:<24} {role}: {sites}")
 
 
+# A record id: what an id column holds (a larger one is a usage error, not a traceback).
+RECORD_ID = click.IntRange(1, MAX_ID)
+
+
 @main.command("create-user")
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--site", "site_ids", type=int, multiple=True,
+@click.option("--site", "site_ids", type=RECORD_ID, multiple=True,
               help="A site the user acts for (repeat for several; none: a global admin).")
 @with_appcontext
 def create_user(email, role, site_ids):
@@ -213,9 +218,10 @@ def create_user(email, role, site_ids):
 @main.command("create-token")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", required=True, help="Who or what the token is for.")
-@click.option("--site", "site_ids", type=int, multiple=True,
+@click.option("--site", "site_ids", type=RECORD_ID, multiple=True,
               help="A site the token acts for (repeat for several); only admins may have none.")
-@click.option("--nurse-id", type=int, default=None, help="Tie a nurse token to the nurse.")
+@click.option("--nurse-id", type=RECORD_ID, default=None,
+              help="Tie a nurse token to the nurse.")
 @with_appcontext
 def create_token(role, name, site_ids, nurse_id):
     """Issue an API token; it is printed once and stored only as a hash."""
@@ -237,15 +243,19 @@ def create_token(role, name, site_ids, nurse_id):
 
 
 @main.command("revoke-token")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=RECORD_ID)
 @with_appcontext
 def revoke_token(token_id):
     """Revoke an API token by its id."""
+    from opsbackend.domain.errors import DomainError
     from opsbackend.domain.registry import tokens
 
     database = _database()
-    with database.transaction(actor="cli:revoke-token") as session:
-        tokens.revoke_token(session, database.clock, token_id)
+    try:
+        with database.transaction(actor="cli:revoke-token") as session:
+            tokens.revoke_token(session, database.clock, token_id)
+    except DomainError as refused:
+        raise click.ClickException(refused.message) from refused
     click.echo(f"token {token_id} revoked")
 
 

@@ -141,3 +141,22 @@ def test_revoke_token_stops_the_token(app, client, factory):
 
 def test_db_upgrade_reports_head(app):
     assert "database at head" in run(app, "db", "upgrade").output
+
+
+def test_revoke_token_of_no_token_is_a_clear_error(app):
+    missing = app.test_cli_runner().invoke(main, ["revoke-token", "424242"])
+    huge = app.test_cli_runner().invoke(main, ["revoke-token", "99999999999"])
+
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    assert huge.exit_code == 2 and "TOKEN_ID" in huge.output
+
+
+def test_create_token_for_a_site_that_does_not_exist_says_so(app, database):
+    result = app.test_cli_runner().invoke(main, [
+        "create-token", "--role", "dispatcher", "--name", "Dana", "--site", "4242"])
+    huge = app.test_cli_runner().invoke(main, [
+        "create-token", "--role", "dispatcher", "--name", "Dana", "--site", "99999999999"])
+
+    assert result.exit_code == 1 and "--site: there is no site 4242" in result.output
+    assert huge.exit_code == 2 and "--site" in huge.output
+    assert count_rows(database, ApiToken) == 0

@@ -40,8 +40,10 @@ def grant_token(
     if not sites and not granter.is_global:
         raise Invalid("only a global admin may issue a token without sites", field="site_ids")
     for site_id in sites:
-        if not granter.covers(site_id) or session.get(Site, site_id) is None:
+        if not granter.covers(site_id):  # whether it exists is not theirs to learn
             raise Invalid(f"site {site_id} is not one of yours", field="site_ids")
+        if session.get(Site, site_id) is None:
+            raise Invalid(f"there is no site {site_id}", field="site_ids")
     if nurse_id is not None:
         _check_nurse(session, role, nurse_id, sites)
     return issue_token(session, name=name, role=role, raw=raw, created_by=created_by,
