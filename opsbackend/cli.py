@@ -276,12 +276,12 @@ def vrptw(file, seconds, engine, objective):
     value for the objective and the gap to it.
     """
     from opsbackend.routing.engines import EngineUnavailable
-    from opsbackend.routing.solomon import best_known, gap_pct, solve_file
+    from opsbackend.routing.solomon import NotSolomon, best_known, gap_pct, solve_file
 
     try:
         result = solve_file(file, seconds, engine=engine, objective=objective)
-    except EngineUnavailable as unavailable:
-        raise click.ClickException(str(unavailable)) from unavailable
+    except (EngineUnavailable, NotSolomon) as refused:
+        raise click.ClickException(str(refused)) from refused
     result = {"engine": engine} | result
     known = best_known(file, objective)
     if known is not None:

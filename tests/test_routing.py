@@ -62,3 +62,19 @@ def test_the_vrptw_command_names_the_engines_and_objectives_it_knows():
                                                                        "vroom"))
     assert objective.exit_code == 2 and "distance" in objective.output \
         and "fleet" in objective.output
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ("", "empty"),
+    ("garbage\n1 2 3\n", "no VEHICLE section"),
+    ("X1\nVEHICLE\nNUMBER CAPACITY\n25 200\nCUSTOMER\n0 40 50 0 0 1236 zero\n",
+     "not seven numbers"),
+    ("X1\nVEHICLE\nNUMBER CAPACITY\n25 200\n", "needs a vehicle, the depot"),
+])
+def test_the_vrptw_command_says_what_a_file_lacks(tmp_path, content, said):
+    path = tmp_path / "bad.txt"
+    path.write_text(content)
+
+    result = CliRunner().invoke(main, ["vrptw", str(path), "--seconds", "1"])
+
+    assert result.exit_code == 1 and said in result.output

@@ -29,18 +29,36 @@ class Instance:
     customers: list[tuple[float, float, int, int, int, int]]
 
 
+class NotSolomon(ValueError):
+    """The file is not a VRPTW instance in Solomon's format; the message says what is missing."""
+
+
 def read(path: str | Path) -> Instance:
-    lines = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
-    name = lines[0][0]
-    vehicle_row = next(i for i, row in enumerate(lines) if row[0] == "NUMBER") + 1
-    number, capacity = int(lines[vehicle_row][0]), int(lines[vehicle_row][1])
-    customers = [
-        (float(r[1]), float(r[2]), int(float(r[3])), int(float(r[4])), int(float(r[5])),
-         int(float(r[6])))
-        for r in lines[vehicle_row + 1:]
-        if r[0].isdigit() and len(r) >= 7
-    ]
-    return Instance(name, number, capacity, customers)
+    try:
+        text = Path(path).read_text()
+    except UnicodeDecodeError as exc:
+        raise NotSolomon(f"{path}: not a text file") from exc
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise NotSolomon(f"{path}: empty")
+    try:
+        vehicle_row = next(i for i, row in enumerate(lines) if row[0] == "NUMBER") + 1
+        number, capacity = int(lines[vehicle_row][0]), int(lines[vehicle_row][1])
+    except (StopIteration, IndexError, ValueError) as exc:
+        raise NotSolomon(f"{path}: no VEHICLE section (a NUMBER CAPACITY header, then a "
+                         "line of two whole numbers)") from exc
+    try:
+        customers = [
+            (float(r[1]), float(r[2]), int(float(r[3])), int(float(r[4])), int(float(r[5])),
+             int(float(r[6])))
+            for r in lines[vehicle_row + 1:]
+            if r[0].isdigit() and len(r) >= 7
+        ]
+    except (ValueError, OverflowError) as exc:
+        raise NotSolomon(f"{path}: a customer line is not seven numbers") from exc
+    if number < 1 or len(customers) < 2:
+        raise NotSolomon(f"{path}: needs a vehicle, the depot (customer 0) and a customer")
+    return Instance(lines[0][0], number, capacity, customers)
 
 
 def to_problem(instance: Instance, objective: str = "distance") -> Problem:
