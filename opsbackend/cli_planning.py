@@ -1,6 +1,7 @@
 """``opsbackend plan-bases``: the access planner from the command line, as a text summary."""
 
 import csv
+import io
 import json
 
 import click
@@ -52,8 +53,7 @@ def plan_bases(site_id, region, minutes, units, cover_all, candidates, postal_co
     if postal_codes is not None:
         request["candidate_postal_codes"] = postal_codes
     if demand_csv:
-        with open(demand_csv, encoding="utf-8") as handle:
-            request["extra_demand_csv"] = handle.read()
+        request["extra_demand_csv"] = _read_text(demand_csv, "--demand-csv")
     database = current_app.extensions["database"]
     travel = current_app.extensions["travel"]
     scope = Scope.everything()
@@ -70,16 +70,26 @@ def plan_bases(site_id, region, minutes, units, cover_all, candidates, postal_co
 
 
 def _candidate_points(path: str) -> list[dict]:
+    from opsbackend.api.fields import read_from_text
     from opsbackend.api.planning import CandidatePointSchema
 
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = [{k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
-                for row in csv.DictReader(handle)]
+    text = _read_text(path, "--candidates")
+    rows = [{k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
+            for row in csv.DictReader(io.StringIO(text, newline=""))]
     try:
-        return CandidatePointSchema(many=True).load(rows)
+        # A CSV's numbers are text, as a query string's are.
+        return read_from_text(CandidatePointSchema(many=True)).load(rows)
     except ValidationError as error:
         raise click.BadParameter(json.dumps(error.messages), param_hint="--candidates") \
             from error
+
+
+def _read_text(path: str, option: str) -> str:
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except UnicodeDecodeError as error:
+        raise click.BadParameter("not a UTF-8 text file", param_hint=option) from error
 
 
 def summary_lines(s: dict) -> list[str]:

@@ -55,3 +55,27 @@ def test_plan_bases_refuses_a_question_it_cannot_answer(app):
     assert run(app, "plan-bases", "--units", "2").exit_code == 2
     refused = run(app, "plan-bases", "--site-id", "999", "--units", "2")
     assert refused.exit_code == 1 and "Site 999 does not exist" in refused.output
+
+
+def test_a_candidates_csv_of_coordinates_is_read_as_numbers(app, tmp_path):
+    """A CSV's numbers are text; the API's strict fields once refused every lat and lon."""
+    run(app, "seed-demo")
+    candidates = tmp_path / "bases.csv"
+    candidates.write_text("label,lat,lon\nBakersfield depot,35.3733,-119.0187\n")
+
+    result = run(app, "plan-bases", "--region", "West", "--cover-all", "--no-postal-codes",
+                 "--candidates", str(candidates), "--json")
+
+    assert result.exit_code == 0, result.output
+    scenario = json.loads(result.output)
+    assert [b["label"] for b in scenario["bases"] if b["new"]] == ["Bakersfield depot"]
+
+
+def test_a_candidates_or_demand_file_that_is_not_text_is_a_clear_error(app, tmp_path):
+    binary = tmp_path / "photo.csv"
+    binary.write_bytes(bytes(range(128, 256)))
+
+    for option in ("--candidates", "--demand-csv"):
+        result = app.test_cli_runner().invoke(main, [
+            "plan-bases", "--region", "West", "--cover-all", option, str(binary)])
+        assert result.exit_code == 2 and "not a UTF-8 text file" in result.output
