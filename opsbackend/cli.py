@@ -11,12 +11,20 @@ from opsbackend import migrate
 from opsbackend.api.fields import MAX_ID
 from opsbackend.app import create_app
 from opsbackend.cli_planning import plan_bases
+from opsbackend.config import ConfigError
 from opsbackend.models.auth import ROLES
 from opsbackend.routing.engines import DEFAULT_ENGINE, ENGINES
 from opsbackend.routing.problem import OBJECTIVES
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def _create_app():
+    try:
+        return create_app()
+    except ConfigError as refused:  # one line saying which variable, not a traceback
+        raise click.ClickException(f"configuration: {refused}") from refused
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main():
     """opsbackend: operations backend for mobile home-infusion units."""
 

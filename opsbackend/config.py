@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import phonenumbers
+
 from opsbackend.domain.infusion.bag_limits import BagLimitsTable
 from opsbackend.domain.interop.webhook_sender import SenderSettings
 from opsbackend.domain.messaging.send_lanes import DEFAULT_LANES, MAX_LANES
@@ -17,6 +19,17 @@ from opsbackend.webhooks.targets import TargetPolicy
 
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"
 ENVIRONMENTS = ("development", "test", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Each number's least: a value under it would start a service that misbehaves quietly (a
+# negative MAX_CONTENT_LENGTH refuses every body, a zero horizon plans no visits).
+AT_LEAST = {
+    "port": 1, "metrics_port": 0, "max_content_length": 1024, "token_cache_seconds": 0,
+    "trusted_proxies": 0, "course_start_window_days": 1, "visit_horizon_hours": 1,
+    "interruption_deviation_minutes": 1, "clock_skew_seconds": 0,
+    "missed_bag_grace_minutes": 0, "at_risk_lead_minutes": 0,
+    "pump_alarm_unresolved_minutes": 0, "unassigned_visit_within_hours": 0,
+    "geocoder_min_delay_seconds": 0, "travel_speed_kmh": 1, "travel_road_factor": 1,
+}
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +48,19 @@ def _int(env, name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -109,10 +135,10 @@ class Settings:
             geocoder_user_agent=env.get(
                 "GEOCODER_USER_AGENT", "opsbackend/0.1 (home infusion operations)"
             ),
-            geocoder_min_delay_seconds=float(env.get("GEOCODER_MIN_DELAY_SECONDS", "1.0")),
+            geocoder_min_delay_seconds=_float(env, "GEOCODER_MIN_DELAY_SECONDS", 1.0),
             osrm_url=env.get("OSRM_URL", ""),
-            travel_speed_kmh=float(env.get("TRAVEL_SPEED_KMH", DEFAULT_SPEED_KMH)),
-            travel_road_factor=float(env.get("TRAVEL_ROAD_FACTOR", DEFAULT_ROAD_FACTOR)),
+            travel_speed_kmh=_float(env, "TRAVEL_SPEED_KMH", DEFAULT_SPEED_KMH),
+            travel_road_factor=_float(env, "TRAVEL_ROAD_FACTOR", DEFAULT_ROAD_FACTOR),
             sms_provider=env.get("SMS_PROVIDER", "console").lower(),
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
@@ -140,6 +166,16 @@ class Settings:
         return settings
 
     def validate(self) -> None:
+        for name, least in AT_LEAST.items():
+            if getattr(self, name) < least:
+                raise ConfigError(f"{name.upper()} must be {least} or more")
+        if not 1 <= self.port <= 65535 or self.metrics_port > 65535:
+            raise ConfigError("PORT and METRICS_PORT must be a TCP port (1 to 65535)")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+        if self.default_phone_region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError("DEFAULT_PHONE_REGION must be a two-letter region phonenumbers "
+                              f"knows (US, CA, GB, ...), got {self.default_phone_region!r}")
         if self.environment not in ENVIRONMENTS:
             raise ConfigError(f"OPSBACKEND_ENV must be one of {ENVIRONMENTS}")
         if self.geocoder not in ("none", "nominatim"):

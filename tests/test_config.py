@@ -51,3 +51,34 @@ def test_production_starts_with_a_real_secret_and_postgres():
 def test_send_lanes_out_of_range_are_refused_by_name(lanes):
     with pytest.raises(ConfigError, match="SMS_SEND_LANES"):
         Settings.from_env({"SMS_SEND_LANES": lanes})
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("MAX_CONTENT_LENGTH", "-5"), ("PORT", "99999"), ("PORT", "0"), ("METRICS_PORT", "-1"),
+    ("LOG_LEVEL", "LOUD"), ("DEFAULT_PHONE_REGION", "ZZ"), ("VISIT_HORIZON_HOURS", "0"),
+    ("TOKEN_CACHE_SECONDS", "-1"), ("TRAVEL_SPEED_KMH", "nan"), ("TRAVEL_ROAD_FACTOR", "0.5"),
+    ("GEOCODER_MIN_DELAY_SECONDS", "soon"),
+])
+def test_a_value_the_service_would_run_wrong_with_is_refused_by_name(name, value):
+    """A negative MAX_CONTENT_LENGTH would refuse every body, an unknown phone region
+    every national number: refused at start, naming the variable."""
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_the_command_line_says_which_variable_is_wrong_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = Path(sys.executable).parent / "opsbackend"
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+                        "DEFAULT_PHONE_REGION": "ZZ"}
+    done = subprocess.run([str(command), "routes"], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "Error: configuration: DEFAULT_PHONE_REGION must be a two-letter region phonenumbers "
+        "knows (US, CA, GB, ...), got 'ZZ'"]
