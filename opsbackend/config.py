@@ -23,7 +23,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Each number's least: a value under it would start a service that misbehaves quietly (a
 # negative MAX_CONTENT_LENGTH refuses every body, a zero horizon plans no visits).
 AT_LEAST = {
-    "port": 1, "metrics_port": 0, "max_content_length": 1024, "token_cache_seconds": 0,
+    "max_content_length": 1024, "token_cache_seconds": 0,
     "trusted_proxies": 0, "course_start_window_days": 1, "visit_horizon_hours": 1,
     "interruption_deviation_minutes": 1, "clock_skew_seconds": 0,
     "missed_bag_grace_minutes": 0, "at_risk_lead_minutes": 0,
@@ -169,8 +169,8 @@ class Settings:
         for name, least in AT_LEAST.items():
             if getattr(self, name) < least:
                 raise ConfigError(f"{name.upper()} must be {least} or more")
-        if not 1 <= self.port <= 65535 or self.metrics_port > 65535:
-            raise ConfigError("PORT and METRICS_PORT must be a TCP port (1 to 65535)")
+        if not 1 <= self.port <= 65535 or not 0 <= self.metrics_port <= 65535:
+            raise ConfigError("PORT must be a TCP port (1 to 65535), METRICS_PORT one or 0")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         if self.default_phone_region not in phonenumbers.SUPPORTED_REGIONS:

@@ -471,8 +471,8 @@ def _asked_again() -> str:
     """This step's URL with the keys that led here, so a silent caller hears the same
     question (Twilio's redirect posts no Digits)."""
     args = request.args.to_dict()
-    if form_text("Digits"):
-        args["digits"] = form_text("Digits")
+    if keys := form_text("Digits"):
+        args["digits"] = keys
     return url_for(request.endpoint, **args)
 
 
